@@ -1,0 +1,33 @@
+import { ConfigError } from '../containerd/config-error.ts';
+import { UsageError, type CliIo } from './cli-io.ts';
+import { configCommand } from './config-command.ts';
+
+const USAGE = `usage: wasm-node-installer <command> [options]
+commands:
+  config add|remove   preview the containerd config change for a file (no host access)`;
+
+/** Runs one invocation and returns its exit code; every failure is one line on stderr. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'config':
+        await configCommand(args, io);
+        return 0;
+      default:
+        throw new UsageError(USAGE);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`${err.message}\n`);
+      return 2;
+    }
+    io.stderr(`error: ${describe(err)}\n`);
+    return 1;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ConfigError) return `${err.message} [${err.code}]`;
+  return err instanceof Error ? err.message : String(err);
+}
