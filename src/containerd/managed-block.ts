@@ -40,10 +40,17 @@ function markerLines(text: string, marker: string): number[] {
 export function splitManagedBlock(text: string): SplitConfig {
   const begins = markerLines(text, BEGIN_MARKER);
   const ends = markerLines(text, END_MARKER);
-  if (begins.length === 0 && ends.length === 0) return { base: text, at: text.length, block: undefined };
+  if (begins.length === 0 && ends.length === 0)
+    return { base: text, at: text.length, block: undefined };
   const [begin] = begins;
   const [end] = ends;
-  if (begins.length !== 1 || ends.length !== 1 || begin === undefined || end === undefined || end < begin) {
+  if (
+    begins.length !== 1 ||
+    ends.length !== 1 ||
+    begin === undefined ||
+    end === undefined ||
+    end < begin
+  ) {
     throw new ConfigError(
       'malformed-block',
       `found ${begins.length} "${BEGIN_MARKER}" and ${ends.length} "${END_MARKER}" lines; expected one pair in that order. Remove the broken markers and what lies between them by hand, then re-run`,
@@ -54,7 +61,11 @@ export function splitManagedBlock(text: string): SplitConfig {
   if (text[start - 1] === '\n') start -= text[start - 2] === '\r' ? 2 : 1;
   const eol = text.indexOf('\n', end);
   const stop = eol === -1 ? text.length : eol + 1;
-  return { base: text.slice(0, start) + text.slice(stop), at: start, block: text.slice(start, stop) };
+  return {
+    base: text.slice(0, start) + text.slice(stop),
+    at: start,
+    block: text.slice(start, stop),
+  };
 }
 
 /** Puts `body` (TOML lines, no trailing line ending) inside markers at `at` in `base`. */

@@ -1,9 +1,8 @@
-import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from './config-error.ts';
 import { detectLayout, type ConfigLayout } from './config-layout.ts';
 import { insertManagedBlock, splitManagedBlock } from './managed-block.ts';
 import { desiredEntry, renderEntry, type RuntimeInstall } from './runtime-entry.ts';
-import { isTable, parseToml, tableAt, type TomlTable } from './toml-table.ts';
+import { canonical, isTable, parseToml, tableAt, type TomlTable } from './toml-table.ts';
 
 export interface AdoptedRuntime {
   name: string;
@@ -108,8 +107,7 @@ function verify(
   }
   for (const install of written) {
     const got = tableAt(result, [...layout.runtimesPath, install.runtime.name]);
-    // structuredClone: parsed tables have no prototype, and deep equality compares prototypes.
-    if (!isDeepStrictEqual(structuredClone(got), desiredEntry(install, systemdCgroup))) {
+    if (canonical(got) !== canonical(desiredEntry(install, systemdCgroup))) {
       throw new ConfigError(
         'verification-failed',
         `after the edit, runtime "${install.runtime.name}" reads back as ${JSON.stringify(got)}; refusing to write a config that does not say what was intended`,
@@ -117,8 +115,9 @@ function verify(
     }
   }
   const names = written.map((w) => w.runtime.name);
-  const before = structuredClone(original);
-  if (!isDeepStrictEqual(withoutHandlers(result, original, layout.runtimesPath, names), before)) {
+  if (
+    canonical(withoutHandlers(result, original, layout.runtimesPath, names)) !== canonical(original)
+  ) {
     throw new ConfigError(
       'verification-failed',
       'the edit would change settings outside the runtimes it adds; refusing to write it',

@@ -4,7 +4,9 @@ import { ConfigError } from './config-error.ts';
 export type TomlTable = Record<string, unknown>;
 
 export function isTable(value: unknown): value is TomlTable {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
 }
 
 /** Follows `path` through nested tables; undefined when any step is missing or not a table. */
@@ -28,4 +30,21 @@ export function parseToml(text: string): TomlTable {
         : String(err);
     throw new ConfigError('invalid-toml', `not valid TOML: ${detail}`);
   }
+}
+
+/**
+ * A stable text form of parsed TOML for equality checks: sorted keys, BigInts and dates kept
+ * distinct. Prototype-free, so values from different realms (tests run in a VM context) compare.
+ */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (isTable(v))
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, v[k]]),
+      );
+    return v;
+  });
 }

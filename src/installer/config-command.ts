@@ -52,7 +52,8 @@ export async function configCommand(args: string[], io: CliIo): Promise<void> {
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError(CONFIG_USAGE);
   if (action === 'remove') {
-    if (values.runtimes !== undefined) throw new UsageError('config remove takes no --runtimes: it removes our whole block');
+    if (values.runtimes !== undefined)
+      throw new UsageError('config remove takes no --runtimes: it removes our whole block');
     const text = await io.readFile(file);
     io.stdout(withFileName(file, () => removeRuntimes(text)).text);
     return;
@@ -69,14 +70,18 @@ export async function configCommand(args: string[], io: CliIo): Promise<void> {
   }
   const runtimes = resolveRuntimes(values.runtimes.split(',').map((n) => n.trim()));
   const text = await io.readFile(file);
-  const result = withFileName(file, () => addRuntimes(text, {
-    runtimes: runtimes.map((runtime) => ({
-      runtime,
-      binaryPath: binDir === undefined ? undefined : `${binDir.replace(/\/+$/, '')}/${runtime.binary}`,
-    })),
-    systemdCgroup: parseBool('systemd-cgroup', values['systemd-cgroup']),
-  }));
+  const result = withFileName(file, () =>
+    addRuntimes(text, {
+      runtimes: runtimes.map((runtime) => ({
+        runtime,
+        binaryPath:
+          binDir === undefined ? undefined : `${binDir.replace(/\/+$/, '')}/${runtime.binary}`,
+      })),
+      systemdCgroup: parseBool('systemd-cgroup', values['systemd-cgroup']),
+    }),
+  );
   for (const warning of result.warnings) io.stderr(`warning: ${warning}\n`);
-  for (const a of result.adopted) io.stderr(`note: runtime "${a.name}" already exists in the file; kept as it is\n`);
+  for (const a of result.adopted)
+    io.stderr(`note: runtime "${a.name}" already exists in the file; kept as it is\n`);
   io.stdout(result.text);
 }

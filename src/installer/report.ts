@@ -50,5 +50,8 @@ export function parseInstallReport(
   const parsed = InstallReportSchema.safeParse(json);
   return parsed.success
     ? { ok: true, report: parsed.data }
-    : { ok: false, error: `termination message is not an install report: ${z.prettifyError(parsed.error)}` };
+    : {
+        ok: false,
+        error: `termination message is not an install report: ${z.prettifyError(parsed.error)}`,
+      };
 }
