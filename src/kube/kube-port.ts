@@ -1,0 +1,39 @@
+import type { V1Job, V1Lease, V1Pod, V1RuntimeClass } from '@kubernetes/client-node';
+
+export interface MetadataPatch {
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
+}
+
+export interface EventSpec {
+  namespace: string;
+  involved: { kind: 'Node'; name: string; uid: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/**
+ * Every API call the operator makes, as a small interface: reconcilers and the elector depend
+ * on it, tests can substitute it, and client-node details (patch content types, ApiException
+ * bodies) stay in one file. Failures are OperatorErrors (reason Conflict/NotFound/KubeApi).
+ */
+export interface KubePort {
+  /** JSON merge patch of metadata only: nodes are shared with the kubelet and others. */
+  patchNodeMetadata(name: string, patch: MetadataPatch): Promise<void>;
+  /** Creates the Job; an existing Job of that name counts as success (names are deterministic). */
+  createJob(job: V1Job): Promise<void>;
+  /** Deletes with background propagation; a missing Job counts as success. */
+  deleteJob(namespace: string, name: string): Promise<void>;
+  listJobPods(namespace: string, jobName: string): Promise<V1Pod[]>;
+  listPodsOnNode(nodeName: string): Promise<V1Pod[]>;
+  createEvent(event: EventSpec): Promise<void>;
+  /** Server-side apply with our field manager, forced. */
+  applyRuntimeClass(runtimeClass: V1RuntimeClass): Promise<void>;
+  listRuntimeClasses(labelSelector: string): Promise<V1RuntimeClass[]>;
+  deleteRuntimeClass(name: string): Promise<void>;
+  getLease(namespace: string, name: string): Promise<V1Lease | undefined>;
+  createLease(lease: V1Lease): Promise<V1Lease>;
+  /** Optimistic-concurrency replace: a stale resourceVersion fails with reason Conflict. */
+  replaceLease(lease: V1Lease): Promise<V1Lease>;
+}

@@ -1,0 +1,53 @@
+import type { KubePort } from '../kube/kube-port.ts';
+import type { NodeView } from '../kube/views.ts';
+import type { Clock } from './clock.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * Posts Events about Nodes, dropping repeats of the same (node, reason, message) within the
+ * dedupe window: level-triggered reconciles would otherwise post a Warning per resync.
+ */
+export class EventRecorder {
+  readonly #kube: KubePort;
+  readonly #clock: Clock;
+  readonly #namespace: string;
+  readonly #windowMs: number;
+  readonly #sent = new Map<string, number>();
+
+  constructor(opts: { kube: KubePort; clock: Clock; namespace: string; windowMs: number }) {
+    this.#kube = opts.kube;
+    this.#clock = opts.clock;
+    this.#namespace = opts.namespace;
+    this.#windowMs = opts.windowMs;
+  }
+
+  async nodeEvent(
+    node: NodeView,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    log: Logger,
+  ): Promise<void> {
+    const now = this.#clock.now();
+    const key = `${node.metadata.uid}\0${reason}\0${message}`;
+    const last = this.#sent.get(key);
+    if (last !== undefined && now - last < this.#windowMs) return;
+    this.#prune(now);
+    this.#sent.set(key, now);
+    log[type === 'Warning' ? 'warn' : 'info']({ reason, event: message }, 'event');
+    await this.#kube.createEvent({
+      namespace: this.#namespace,
+      involved: { kind: 'Node', name: node.metadata.name, uid: node.metadata.uid },
+      type,
+      reason,
+      message,
+    });
+  }
+
+  /** Keeps the map bounded by the window, whatever the number of nodes. */
+  #prune(now: number): void {
+    for (const [key, at] of this.#sent) {
+      if (now - at >= this.#windowMs) this.#sent.delete(key);
+    }
+  }
+}

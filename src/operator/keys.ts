@@ -1,0 +1,59 @@
+/**
+ * Every label and annotation the operator reads or writes, in one place. The opt-in
+ * annotation key is configurable (config.optIn.annotation); everything else is fixed so
+ * RuntimeClass selectors and user tooling can rely on it.
+ */
+export const DOMAIN = 'wasm-node.dev';
+export const FIELD_MANAGER = 'wasm-node-operator';
+
+export const LABELS = {
+  /** `true` after the installer succeeded; generic selector for "any Wasm runtime here". */
+  provisioned: `${DOMAIN}/provisioned`,
+  /** installing | ready | failed | uninstalling: lets users select nodes by state. */
+  status: `${DOMAIN}/status`,
+  managedBy: 'app.kubernetes.io/managed-by',
+  component: 'app.kubernetes.io/component',
+  operation: `${DOMAIN}/operation`,
+  /** Hash of the node name: label values stop at 63 chars, node names at 253. */
+  nodeHash: `${DOMAIN}/node-hash`,
+} as const;
+
+/** `runtime.wasm-node.dev/<runtime>=ready`: the RuntimeClass nodeSelector. */
+export function runtimeLabel(runtime: string): string {
+  return `runtime.${DOMAIN}/${runtime}`;
+}
+export const RUNTIME_LABEL_PREFIX = `runtime.${DOMAIN}/`;
+export const READY = 'ready';
+
+export const ANNOTATIONS = {
+  /** Per-node narrowing of the configured runtime set, e.g. `wasmtime,spin`. */
+  runtimes: `${DOMAIN}/runtimes`,
+  /** Desired-state hash the node was last installed with (written on success only). */
+  installedHash: `${DOMAIN}/installed-hash`,
+  /** When the installer last verified this node (ISO time); drives re-verification. */
+  verifiedAt: `${DOMAIN}/verified-at`,
+  /** Machine-readable record of the last failure (JSON, see FailureRecord). */
+  failure: `${DOMAIN}/failure`,
+  /** Human-readable last outcome, shown by `kubectl describe node`. */
+  message: `${DOMAIN}/message`,
+  /** Operator command: any value clears the node's failure and retries it now. */
+  retry: `${DOMAIN}/retry`,
+  /** On Jobs: the full node name (labels cannot hold 253 chars). */
+  node: `${DOMAIN}/node`,
+  /** On Jobs: desired-state hash the Job installs. */
+  desiredHash: `${DOMAIN}/desired-hash`,
+  /** On Jobs: the failure attempt the Job runs as (0 = first try). */
+  attempt: `${DOMAIN}/attempt`,
+} as const;
+
+export const MANAGED_BY_VALUE = FIELD_MANAGER;
+
+export const STATUS = {
+  installing: 'installing',
+  ready: 'ready',
+  failed: 'failed',
+  uninstalling: 'uninstalling',
+} as const;
+export type NodeStatus = (typeof STATUS)[keyof typeof STATUS];
+
+export type Operation = 'install' | 'uninstall';
