@@ -1,0 +1,212 @@
+// Starts a private containerd (own root, state, socket and config under a temp dir) as a plain
+// background process, since the test machines have no systemd. Shared by the shim, config-
+// patcher and installer tests.
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { killAndWait, unmountBelow, withDescendants } from './host-processes.ts';
+import { processesReferencing } from './processes.ts';
+import { runCommand, type CommandResult } from './run-command.ts';
+import { waitFor } from './wait.ts';
+
+export interface ContainerdPaths {
+  /** Temp dir holding everything below; removed by stop(). */
+  dir: string;
+  root: string;
+  state: string;
+  /** gRPC socket; containerd derives the ttrpc socket as `${address}.ttrpc`. */
+  address: string;
+  configPath: string;
+  logPath: string;
+}
+
+export interface StartContainerdOptions {
+  /** containerd executable; default `containerd` from PATH (Debian's 1.6 on the test VMs). */
+  binary?: string;
+  /** ctr executable; default the `ctr` next to `binary`, else `ctr` from PATH. */
+  ctrBinary?: string;
+  /**
+   * The config.toml text. root, state and the socket need not be set: they are passed as
+   * flags, which override the file. A function gets the paths, e.g. for a CNI conf_dir.
+   */
+  config: string | ((paths: ContainerdPaths) => string);
+  /** Directories put first on the daemon's PATH: where containerd looks up shim binaries. */
+  pathPrepend?: string[];
+  env?: NodeJS.ProcessEnv;
+  logLevel?: 'debug' | 'info' | 'warn';
+  readyTimeoutMs?: number;
+}
+
+export interface CtrOptions {
+  namespace?: string;
+  timeoutMs?: number;
+}
+
+export interface ContainerdDaemon extends ContainerdPaths {
+  pid(): number;
+  ctr(args: string[], opts?: CtrOptions): Promise<CommandResult>;
+  logTail(lines?: number): string;
+  /** Stops only the daemon and starts it again on the config file as it is now on disk. */
+  restart(): Promise<void>;
+  /** Stops the daemon, kills its shims and their containers, unmounts and removes `dir`. */
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
+}
+
+export async function startContainerd(opts: StartContainerdOptions): Promise<ContainerdDaemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'ctrd-'));
+  const paths: ContainerdPaths = {
+    dir,
+    root: join(dir, 'root'),
+    state: join(dir, 'state'),
+    address: join(dir, 'containerd.sock'),
+    configPath: join(dir, 'config.toml'),
+    logPath: join(dir, 'containerd.log'),
+  };
+  writeFileSync(
+    paths.configPath,
+    typeof opts.config === 'function' ? opts.config(paths) : opts.config,
+  );
+  const binary = opts.binary ?? 'containerd';
+  const siblingCtr = binary.includes('/') ? join(dirname(binary), 'ctr') : undefined;
+  const ctrBinary = opts.ctrBinary ?? (siblingCtr && existsSync(siblingCtr) ? siblingCtr : 'ctr');
+  const env = {
+    ...process.env,
+    ...opts.env,
+    PATH: [...(opts.pathPrepend ?? []), opts.env?.PATH ?? process.env.PATH ?? ''].join(':'),
+  };
+  const logTail = (lines = 40): string => tail(paths.logPath, lines);
+
+  let proc = await launch(
+    binary,
+    paths,
+    env,
+    opts.logLevel ?? 'info',
+    opts.readyTimeoutMs ?? 30_000,
+  );
+
+  const stopDaemon = async (): Promise<void> => {
+    // SIGTERM lets containerd close its sockets and metadata db; its shims keep running.
+    if ((await killAndWait([proc.pid], 'SIGTERM', 10_000)).length > 0) {
+      await killAndWait([proc.pid], 'SIGKILL', 5_000);
+    }
+    await proc.exited;
+  };
+
+  return {
+    ...paths,
+    pid: () => proc.pid,
+    logTail,
+    ctr: (args, o = {}) =>
+      runCommand(
+        ctrBinary,
+        ['--address', paths.address, '--namespace', o.namespace ?? 'default', ...args],
+        {
+          timeoutMs: o.timeoutMs ?? 60_000,
+        },
+      ),
+    restart: async () => {
+      await stopDaemon();
+      rmSync(paths.address, { force: true });
+      proc = await launch(
+        binary,
+        paths,
+        env,
+        opts.logLevel ?? 'info',
+        opts.readyTimeoutMs ?? 30_000,
+      );
+    },
+    stop: async ({ keepDir = false } = {}) => {
+      await stopDaemon();
+      // v2 shims are started with `-address <our socket>`: that exact path identifies ours.
+      await killAndWait(withDescendants(processesReferencing(paths.address)), 'SIGKILL', 5_000);
+      await unmountBelow(dir);
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Launched {
+  pid: number;
+  exited: Promise<void>;
+}
+
+async function launch(
+  binary: string,
+  paths: ContainerdPaths,
+  env: NodeJS.ProcessEnv,
+  logLevel: string,
+  readyTimeoutMs: number,
+): Promise<Launched> {
+  const logFd = openSync(paths.logPath, 'a');
+  const args = ['--config', paths.configPath, '--root', paths.root, '--state', paths.state];
+  args.push('--address', paths.address, '--log-level', logLevel);
+  // setpriv's parent-death signal kills containerd if the jest worker dies without stop();
+  // its own session keeps a Ctrl-C of the test run from reaching it before stop() does.
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', binary, ...args], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    env,
+  });
+  closeSync(logFd);
+  let exitInfo: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = `exited with code ${code}, signal ${signal}`;
+      resolve();
+    });
+    child.once('error', (err) => {
+      exitInfo = err.message;
+      resolve();
+    });
+  });
+  try {
+    // containerd opens its socket only after every plugin is loaded, so a connect means ready.
+    await waitFor(
+      `containerd (${binary}) to serve ${paths.address}`,
+      () => canConnect(paths.address),
+      {
+        timeoutMs: readyTimeoutMs,
+        intervalMs: 100,
+        abortIf: () => exitInfo && `containerd ${exitInfo}`,
+        diagnostics: () => `last lines of ${paths.logPath}:\n${tail(paths.logPath, 40)}`,
+      },
+    );
+  } catch (err) {
+    if (exitInfo === undefined) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    throw err;
+  }
+  if (child.pid === undefined) throw new Error(`containerd (${binary}) has no PID`);
+  return { pid: child.pid, exited };
+}
+
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(socket);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no log at ${file})`;
+  }
+}
