@@ -1,0 +1,132 @@
+import { PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../../src/installer/report.ts';
+import { waitFor } from '../../support/wait.ts';
+import { NAMESPACE, type TestCluster } from './cluster.ts';
+
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function installReport(runtimes: string[], opts: { ok?: boolean; unverified?: string[]; error?: string; operation?: 'install' | 'uninstall' } = {}): InstallReport {
+  const ok = opts.ok ?? true;
+  return {
+    schema: INSTALL_REPORT_SCHEMA,
+    operation: opts.operation ?? 'install',
+    ok,
+    runtimes: runtimes.map((name) => ({ name, version: '1.0.0', verified: ok && !(opts.unverified ?? []).includes(name), adopted: false })),
+    changed: true,
+    restarted: true,
+    rolledBack: false,
+    durationMs: 1500,
+    ...(opts.error ? { error: { code: 'InstallFailed', message: opts.error } } : {}),
+  };
+}
+
+/**
+ * Stands in for the kubelet (and, without kube-controller-manager, for the Job controller):
+ * there is no node agent in these tests, so the test finishes installer Jobs itself through
+ * the pods/status and jobs/status subresources, with the termination message the real
+ * installer would leave.
+ */
+export class FakeKubelet {
+  readonly #c: TestCluster;
+  /** true: create the Job's pod and set Job status too (no kube-controller-manager). */
+  readonly #actAsJobController: boolean;
+
+  constructor(c: TestCluster, opts: { actAsJobController: boolean }) {
+    this.#c = c;
+    this.#actAsJobController = opts.actAsJobController;
+  }
+
+  /** Finishes the Job's pod with the given exit code and termination message. */
+  async finish(job: V1Job, result: { exitCode: number; message: string }): Promise<void> {
+    const name = job.metadata!.name!;
+    const pod = this.#actAsJobController ? await this.#createPod(job) : await this.#controllerPod(name);
+    const now = new Date();
+    const started = new Date(now.getTime() - 2000);
+    await this.#c.core.patchNamespacedPodStatus(
+      {
+        namespace: NAMESPACE,
+        name: pod.metadata!.name!,
+        body: {
+          status: {
+            phase: result.exitCode === 0 ? 'Succeeded' : 'Failed',
+            startTime: started,
+            containerStatuses: [
+              {
+                name: 'installer',
+                image: job.spec!.template.spec!.containers[0]!.image,
+                imageID: 'sha256:test',
+                ready: false,
+                restartCount: 0,
+                state: {
+                  terminated: {
+                    exitCode: result.exitCode,
+                    reason: result.exitCode === 0 ? 'Completed' : 'Error',
+                    message: result.message,
+                    startedAt: started,
+                    finishedAt: now,
+                  },
+                },
+              },
+            ],
+          },
+        },
+      },
+      MERGE,
+    );
+    if (this.#actAsJobController) await this.#setJobStatus(job, result.exitCode === 0, started, now);
+  }
+
+  /** Finishes the Job with an installer report as the termination message. */
+  finishWithReport(job: V1Job, report: InstallReport): Promise<void> {
+    return this.finish(job, { exitCode: report.ok ? 0 : 1, message: JSON.stringify(report) });
+  }
+
+  async #createPod(job: V1Job): Promise<V1Pod> {
+    const name = job.metadata!.name!;
+    const template = job.spec!.template;
+    return this.#c.core.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: {
+        metadata: {
+          name: `${name}-kubelet`,
+          labels: { ...template.metadata?.labels, 'batch.kubernetes.io/job-name': name, 'job-name': name },
+          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata!.uid!, controller: true }],
+        },
+        spec: template.spec!,
+      },
+    });
+  }
+
+  #controllerPod(jobName: string): Promise<V1Pod> {
+    return waitFor(`the Job controller's pod for ${jobName}`, async () => {
+      const pods = await this.#c.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/job-name=${jobName}` });
+      return pods.items[0];
+    }, { timeoutMs: 30_000 });
+  }
+
+  async #setJobStatus(job: V1Job, succeeded: boolean, started: Date, finished: Date): Promise<void> {
+    const transition = { status: 'True', lastProbeTime: finished, lastTransitionTime: finished };
+    const conditions = succeeded
+      ? [{ type: 'SuccessCriteriaMet', ...transition }, { type: 'Complete', ...transition }]
+      : [{ type: 'FailureTarget', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', ...transition },
+         { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', ...transition }];
+    await this.#c.batch.patchNamespacedJobStatus(
+      {
+        namespace: NAMESPACE,
+        name: job.metadata!.name!,
+        body: {
+          status: {
+            startTime: started,
+            ...(succeeded ? { completionTime: finished, succeeded: 1 } : { failed: 1 }),
+            active: 0,
+            ready: 0,
+            terminating: 0,
+            uncountedTerminatedPods: {},
+            conditions,
+          },
+        },
+      },
+      MERGE,
+    );
+  }
+}
