@@ -168,3 +168,11 @@ export function removeRuntimes(text: string): PatchResult {
     warnings: layout.warnings,
   };
 }
+
+/** The handlers our block in `text` defines (none when there is no block). */
+export function ownedHandlers(text: string): string[] {
+  const { base, block } = splitManagedBlock(text);
+  if (block === undefined) return [];
+  const layout = detectLayout(parseToml(base));
+  return Object.keys(tableAt(parseToml(block), layout.runtimesPath) ?? {});
+}

@@ -1,9 +1,13 @@
 import { ConfigError } from '../containerd/config-error.ts';
 import { UsageError, type CliIo } from './cli-io.ts';
 import { configCommand } from './config-command.ts';
+import { nodeCommand } from './node-command.ts';
 
 const USAGE = `usage: wasm-node-installer <command> [options]
 commands:
+  install             put runtimes on this node: shims, containerd config, restart, verify
+  uninstall           take them off again
+  status              report what is installed and registered
   config add|remove   preview the containerd config change for a file (no host access)`;
 
 /** Runs one invocation and returns its exit code; every failure is one line on stderr. */
@@ -14,6 +18,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'config':
         await configCommand(args, io);
         return 0;
+      case 'install':
+      case 'uninstall':
+      case 'status':
+        return await nodeCommand(command, args, io);
       default:
         throw new UsageError(USAGE);
     }

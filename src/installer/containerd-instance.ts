@@ -1,0 +1,125 @@
+import { basename } from 'node:path';
+import type { HostProcess } from './host-processes.ts';
+import { InstallError } from './install-error.ts';
+
+export const DEFAULT_CONFIG = '/etc/containerd/config.toml';
+export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';
+
+/** The containerd that runs the node's pods, as found in /proc. */
+export interface ContainerdInstance {
+  pid: number;
+  /** Its binary: used for `config default|dump` so validation matches the running release. */
+  exe: string;
+  configPath: string;
+  address: string;
+  /** Its PATH, where it looks up shims that have no runtime_path. */
+  path: string | undefined;
+  /** Command lines of its ancestors, nearest first: tells k3s, RKE2, MicroK8s and k0s apart. */
+  ancestors: string[][];
+}
+
+function flag(args: readonly string[], names: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    for (const n of names) {
+      if (a === n) return args[i + 1];
+      if (a.startsWith(`${n}=`)) return a.slice(n.length + 1);
+    }
+  }
+  return undefined;
+}
+
+const isContainerd = (p: HostProcess) =>
+  basename(p.args[0] ?? '') === 'containerd' || basename(p.exe ?? '') === 'containerd';
+
+/** `unix:///run/x.sock` or `/run/x.sock` → `/run/x.sock`. */
+export function socketPath(endpoint: string): string {
+  return endpoint.replace(/^unix:\/\//, '');
+}
+
+export function kubeletEndpointFlag(procs: readonly HostProcess[]): { endpoint?: string; configFile?: string } {
+  const kubelet = procs.find((p) => basename(p.args[0] ?? '') === 'kubelet');
+  if (kubelet === undefined) return {};
+  const endpoint = flag(kubelet.args, ['--container-runtime-endpoint']);
+  const configFile = flag(kubelet.args, ['--config']);
+  return { ...(endpoint && { endpoint: socketPath(endpoint) }), ...(configFile && { configFile }) };
+}
+
+function ancestry(procs: readonly HostProcess[], pid: number): string[][] {
+  const byPid = new Map(procs.map((p) => [p.pid, p]));
+  const chain: string[][] = [];
+  let cur = byPid.get(byPid.get(pid)?.ppid ?? 0);
+  while (cur !== undefined && chain.length < 16) {
+    chain.push(cur.args);
+    cur = cur.pid === cur.ppid ? undefined : byPid.get(cur.ppid);
+  }
+  return chain;
+}
+
+/** The config files of running containerds: their socket may be set there rather than by flag. */
+export function containerdConfigPaths(procs: readonly HostProcess[]): string[] {
+  return procs.filter(isContainerd).map((p) => flag(p.args, ['--config', '-c']) ?? DEFAULT_CONFIG);
+}
+
+/**
+ * The gRPC socket a config sets: `[grpc] address` up to config version 3, the server plugin's
+ * table from version 4 (containerd 2.3) on.
+ */
+export function configAddress(doc: Record<string, unknown>): string | undefined {
+  const grpc = doc['grpc'] as Record<string, unknown> | undefined;
+  const plugins = doc['plugins'] as Record<string, Record<string, unknown>> | undefined;
+  const address = grpc?.['address'] ?? plugins?.['io.containerd.server.v1.grpc']?.['address'];
+  return typeof address === 'string' && address !== '' ? address : undefined;
+}
+
+/** Every containerd in `procs`, with flags resolved; `addressIn` reads a config's socket. */
+export function containerdInstances(
+  procs: readonly HostProcess[],
+  addressIn: (configPath: string) => string | undefined,
+): ContainerdInstance[] {
+  return procs.filter(isContainerd).map((p) => {
+    const configPath = flag(p.args, ['--config', '-c']) ?? DEFAULT_CONFIG;
+    return {
+      pid: p.pid,
+      exe: p.exe ?? p.args[0] ?? 'containerd',
+      configPath,
+      address: flag(p.args, ['--address', '-a']) ?? addressIn(configPath) ?? DEFAULT_ADDRESS,
+      path: p.path,
+      ancestors: ancestry(procs, p.pid),
+    };
+  });
+}
+
+/**
+ * Picks the containerd whose socket was asked for, else the one the kubelet talks to, else the
+ * only one. Nodes can run several (Docker's own containerd beside the kubelet's), and editing
+ * the wrong one would report success while pods never see the runtime.
+ */
+export function selectContainerd(
+  candidates: readonly ContainerdInstance[],
+  want: { socket?: string | undefined; kubeletEndpoint?: string | undefined },
+): ContainerdInstance {
+  if (candidates.length === 0) {
+    throw new InstallError(
+      'containerd-not-found',
+      'no containerd process found on the node (is the pod running with hostPID: true? is the node using CRI-O or Docker?)',
+    );
+  }
+  const target = want.socket ?? want.kubeletEndpoint;
+  if (target !== undefined) {
+    const match = candidates.find((c) => c.address === target);
+    if (match) return match;
+    if (want.socket !== undefined) {
+      throw new InstallError(
+        'containerd-not-found',
+        `no containerd serves ${want.socket}; running ones serve ${candidates.map((c) => c.address).join(', ')}`,
+      );
+    }
+  }
+  const [only, ...others] = candidates;
+  if (only !== undefined && others.length === 0) return only;
+  throw new InstallError(
+    'containerd-ambiguous',
+    `${candidates.length} containerd processes serve ${candidates.map((c) => c.address).join(', ')} and none is the kubelet's; pass --containerd-socket`,
+  );
+}

@@ -1,0 +1,72 @@
+import { registeredHandlers, type RuntimeStatus } from '../cri/runtime-status.ts';
+import { selectContainerd, type ContainerdInstance } from './containerd-instance.ts';
+import type { HostExec } from './host-exec.ts';
+import { InstallError } from './install-error.ts';
+import type { RestartMethod } from './node-flavour.ts';
+
+export interface RestartDeps {
+  exec: HostExec;
+  /** The containerd processes running now. */
+  containerds: () => Promise<ContainerdInstance[]>;
+  criStatus: (address: string) => Promise<RuntimeStatus>;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+function command(method: RestartMethod): string[] {
+  switch (method.kind) {
+    case 'systemd':
+      return ['systemctl', 'restart', method.unit];
+    case 'openrc':
+      return ['rc-service', method.service, 'restart'];
+    case 'command':
+      return ['sh', '-c', method.command];
+    case 'none':
+      throw new InstallError('no-restart-method', method.reason);
+  }
+}
+
+/**
+ * Restarts through the service manager, never with SIGHUP: containerd does not handle it and
+ * simply dies, leaving the node without a runtime unless something restarts it.
+ */
+export async function restartContainerd(method: RestartMethod, deps: RestartDeps): Promise<void> {
+  const argv = command(method);
+  const r = await deps.exec.run(argv, { timeoutMs: 120_000 });
+  if (r.code !== 0) {
+    throw new InstallError('restart-failed', `${argv.join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+  }
+}
+
+/** Waits until a containerd other than `oldPid` serves `address` and answers CRI Status. */
+export async function waitForContainerd(
+  address: string,
+  oldPid: number | undefined,
+  timeoutMs: number,
+  deps: RestartDeps,
+): Promise<{ inst: ContainerdInstance; status: RuntimeStatus }> {
+  const deadline = deps.now() + timeoutMs;
+  let last = 'no containerd process yet';
+  for (;;) {
+    try {
+      const inst = selectContainerd(await deps.containerds(), { socket: address });
+      if (inst.pid === oldPid) {
+        last = `containerd ${oldPid} has not exited yet`;
+      } else {
+        return { inst, status: await deps.criStatus(address) };
+      }
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (deps.now() > deadline) {
+      throw new InstallError('containerd-down', `containerd did not come back on ${address} within ${timeoutMs / 1000}s: ${last}`);
+    }
+    await deps.sleep(500);
+  }
+}
+
+/** Handlers whose runtime type the CRI plugin does not report as expected. */
+export function missingHandlers(status: RuntimeStatus, expected: ReadonlyMap<string, string>): string[] {
+  const got = registeredHandlers(status);
+  return [...expected].filter(([name, type]) => got.get(name) !== type).map(([name]) => name);
+}

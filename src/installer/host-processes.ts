@@ -1,0 +1,34 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+
+export interface HostProcess {
+  pid: number;
+  ppid: number;
+  args: string[];
+  /** The executable as the process sees it (a host path when the process runs on the host). */
+  exe: string | undefined;
+  /** PATH from its environment: where containerd looks up shims. */
+  path: string | undefined;
+}
+
+async function readProcess(procRoot: string, pid: number): Promise<HostProcess | undefined> {
+  try {
+    const dir = `${procRoot}/${pid}`;
+    const [cmdline, stat] = await Promise.all([readFile(`${dir}/cmdline`, 'utf8'), readFile(`${dir}/stat`, 'utf8')]);
+    const args = cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+    // stat is "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const exe = await readlink(`${dir}/exe`).catch(() => undefined);
+    const environ = await readFile(`${dir}/environ`, 'utf8').catch(() => '');
+    const path = environ.split('\0').find((e) => e.startsWith('PATH='))?.slice(5);
+    return { pid, ppid, args, exe: exe?.replace(/ \(deleted\)$/, ''), path };
+  } catch {
+    return undefined; // exited while we looked
+  }
+}
+
+/** Processes of the node, read from /proc (the host's, with `hostPID: true`). */
+export async function listHostProcesses(procRoot = '/proc'): Promise<HostProcess[]> {
+  const pids = (await readdir(procRoot)).filter((d) => /^\d+$/.test(d)).map(Number);
+  const procs = await Promise.all(pids.map((pid) => readProcess(procRoot, pid)));
+  return procs.filter((p): p is HostProcess => p !== undefined && p.args.length > 0);
+}

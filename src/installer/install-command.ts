@@ -1,0 +1,145 @@
+import { writeFile } from 'node:fs/promises';
+import type { Runtime } from '../catalog/runtimes.ts';
+import { ConfigError } from '../containerd/config-error.ts';
+import { ownedHandlers } from '../containerd/patch-config.ts';
+import { registeredHandlers } from '../cri/runtime-status.ts';
+import { planInstall, planUninstall } from './config-change.ts';
+import { acquireHostLock } from './host-lock.ts';
+import { InstallError } from './install-error.ts';
+import { applyChange, currentFiles, inspectNode, type NodeDeps, type NodeOptions } from './node-operation.ts';
+import { INSTALL_REPORT_SCHEMA, type InstallReport, type RuntimeReport } from './report.ts';
+import { installShims, pruneShims } from './shim-install.ts';
+
+export interface OperationOptions extends NodeOptions {
+  runtimes: readonly Runtime[];
+  binDir: string;
+  shimsDir: string;
+  lockTimeoutMs: number;
+}
+
+type Outcome = Omit<InstallReport, 'schema' | 'operation' | 'ok' | 'durationMs' | 'error'>;
+
+async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> {
+  const ctx = await inspectNode(opts, deps);
+  const shims = await installShims(opts.runtimes, opts, deps.fs);
+  const files = await currentFiles(ctx, deps);
+  const change = await planInstall(
+    ctx.plan.target,
+    files,
+    shims.map((s) => ({ runtime: s.runtime, binaryPath: s.path })),
+  );
+  const expected = new Map(opts.runtimes.map((r) => [r.name, r.runtimeType]));
+  const applied = await applyChange(ctx, change, expected, [], opts, deps);
+  const handlers = registeredHandlers(applied.status);
+  const adopted = new Map(change.patch.adopted.map((a) => [a.name, a.runtimePath]));
+  await prune(opts, deps, shims.map((s) => s.path));
+  return {
+    flavour: ctx.plan.flavour,
+    configPath: ctx.plan.target.path,
+    changed: applied.changed,
+    restarted: applied.restarted,
+    rolledBack: false,
+    runtimes: shims.map(
+      (s): RuntimeReport => ({
+        name: s.runtime.name,
+        version: s.version,
+        sha256: s.sha256,
+        path: adopted.has(s.runtime.name) ? adopted.get(s.runtime.name) : s.path,
+        verified: handlers.get(s.runtime.name) === s.runtime.runtimeType,
+        adopted: adopted.has(s.runtime.name),
+      }),
+    ),
+  };
+}
+
+async function uninstall(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> {
+  const ctx = await inspectNode(opts, deps);
+  const files = await currentFiles(ctx, deps);
+  const owned = ownedHandlers(files.rendered ?? files.target ?? '');
+  const change = planUninstall(ctx.plan.target, files);
+  const applied = await applyChange(ctx, change, new Map(), owned, opts, deps);
+  await prune(opts, deps, []);
+  const handlers = registeredHandlers(applied.status);
+  return {
+    flavour: ctx.plan.flavour,
+    configPath: ctx.plan.target.path,
+    changed: applied.changed,
+    restarted: applied.restarted,
+    rolledBack: false,
+    runtimes: owned.map((name) => ({ name, verified: !handlers.has(name), adopted: false })),
+  };
+}
+
+async function status(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> {
+  const ctx = await inspectNode(opts, deps);
+  const files = await currentFiles(ctx, deps);
+  const handlers = registeredHandlers(await deps.criStatus(ctx.inst.address));
+  const owned = new Set(ownedHandlers(files.rendered ?? files.target ?? ''));
+  return {
+    flavour: ctx.plan.flavour,
+    configPath: ctx.plan.target.path,
+    changed: false,
+    restarted: false,
+    rolledBack: false,
+    runtimes: opts.runtimes.map((r) => ({
+      name: r.name,
+      verified: handlers.get(r.name) === r.runtimeType,
+      adopted: handlers.has(r.name) && !owned.has(r.name),
+    })),
+  };
+}
+
+async function prune(opts: OperationOptions, deps: NodeDeps, keep: readonly string[]) {
+  const running = (await deps.processes()).flatMap((p) => (p.exe ? [p.exe] : []));
+  const removed = await pruneShims(opts.binDir, keep, running, deps.fs);
+  if (removed.length > 0) deps.log.info({ removed }, 'removed binaries no longer used');
+}
+
+const OPERATIONS = { install, uninstall, status };
+export type Operation = keyof typeof OPERATIONS;
+
+/** Runs one operation under the node lock and always returns a report, failures included. */
+export async function runOperation(
+  operation: Operation,
+  opts: OperationOptions,
+  deps: NodeDeps,
+): Promise<InstallReport> {
+  const start = deps.now();
+  const base = { schema: INSTALL_REPORT_SCHEMA, operation } as const;
+  let release: (() => Promise<void>) | undefined;
+  try {
+    release = await acquireHostLock(deps.fs, { timeoutMs: opts.lockTimeoutMs, sleep: deps.sleep });
+    const outcome = await OPERATIONS[operation](opts, deps);
+    return { ...base, ok: true, ...outcome, durationMs: deps.now() - start };
+  } catch (err) {
+    const code = err instanceof InstallError || err instanceof ConfigError ? err.code : 'internal';
+    deps.log.error({ err }, `${operation} failed`);
+    return {
+      ...base,
+      ok: false,
+      runtimes: [],
+      changed: false,
+      restarted: err instanceof InstallError && err.rolledBack,
+      rolledBack: err instanceof InstallError && err.rolledBack,
+      durationMs: deps.now() - start,
+      error: { code, message: (err as Error).message },
+    };
+  } finally {
+    await release?.();
+  }
+}
+
+/**
+ * The kubelet keeps at most 4096 bytes of a termination message; long error texts are cut so
+ * the JSON stays whole and parseable.
+ */
+export function terminationMessage(report: InstallReport): string {
+  const full = JSON.stringify(report);
+  if (full.length <= 4000 || report.error === undefined) return full;
+  const room = Math.max(200, report.error.message.length - (full.length - 4000));
+  return JSON.stringify({ ...report, error: { ...report.error, message: report.error.message.slice(0, room) } });
+}
+
+export async function writeTerminationMessage(path: string, report: InstallReport): Promise<void> {
+  await writeFile(path, terminationMessage(report));
+}

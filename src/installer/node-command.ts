@@ -1,0 +1,86 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { resolveRuntimes, RUNTIME_NAMES } from '../catalog/runtimes.ts';
+import { criStatus } from '../cri/runtime-status.ts';
+import { UsageError, type CliIo } from './cli-io.ts';
+import { DEFAULT_BIN_DIR } from './config-command.ts';
+import { hostExec } from './host-exec.ts';
+import { nodeHostFs } from './host-fs.ts';
+import { listHostProcesses } from './host-processes.ts';
+import { findContainerds } from './node-operation.ts';
+import { runOperation, terminationMessage, writeTerminationMessage, type Operation } from './install-command.ts';
+
+const USAGE = `usage: wasm-node-installer install|uninstall|status [options]
+  --runtimes NAME[,NAME...]   runtimes (${RUNTIME_NAMES.join(', ')}); install needs it
+  --host-root DIR             where the node's / is mounted (default /host; / on the node itself)
+  --bin-dir DIR               host directory for the shims (default ${DEFAULT_BIN_DIR})
+  --shims-dir DIR             shims and manifest.json in this image (default /opt/wasm-node/shims)
+  --containerd-socket PATH    which containerd, when the node runs several
+  --restart-command CMD       restart containerd with CMD (run on the host) instead of its service
+  --restart-timeout SECONDS   how long containerd may take to come back (default 60)
+  --termination-log PATH      where the JSON report goes (default /dev/termination-log)`;
+
+const OPTIONS = {
+  runtimes: { type: 'string' },
+  'host-root': { type: 'string', default: '/host' },
+  'bin-dir': { type: 'string', default: DEFAULT_BIN_DIR },
+  'shims-dir': { type: 'string', default: '/opt/wasm-node/shims' },
+  'containerd-socket': { type: 'string' },
+  'restart-command': { type: 'string' },
+  'restart-timeout': { type: 'string', default: '60' },
+  'termination-log': { type: 'string', default: '/dev/termination-log' },
+} satisfies ParseArgsConfig['options'];
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({ args, options: OPTIONS, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; run "wasm-node-installer install --help" for usage`);
+  }
+}
+
+/** `install|uninstall|status`: changes (or reads) the node this runs on; exit 1 on any failure. */
+export async function nodeCommand(operation: Operation, args: string[], io: CliIo): Promise<number> {
+  if (args.includes('--help')) {
+    io.stderr(`${USAGE}\n`);
+    return 0;
+  }
+  const values = parse(args);
+  if (operation === 'install' && !values.runtimes) throw new UsageError('install needs --runtimes, e.g. --runtimes wasmtime');
+  const timeout = Number(values['restart-timeout']);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--restart-timeout takes a number of seconds');
+  const names = values.runtimes ? values.runtimes.split(',').map((n) => n.trim()) : [];
+  const runtimes = resolveRuntimes(operation === 'status' && names.length === 0 ? RUNTIME_NAMES : names);
+  const hostRoot = values['host-root'];
+  const fs = nodeHostFs(hostRoot);
+  const log = pino({ base: { component: 'wasm-node-installer', operation } });
+  const report = await runOperation(
+    operation,
+    {
+      runtimes,
+      binDir: values['bin-dir'],
+      shimsDir: values['shims-dir'],
+      containerdSocket: values['containerd-socket'],
+      restartCommand: values['restart-command'],
+      restartTimeoutMs: timeout * 1000,
+      lockTimeoutMs: 120_000,
+    },
+    {
+      fs,
+      exec: hostExec(hostRoot),
+      processes: () => listHostProcesses(),
+      containerds: async () => findContainerds(fs, await listHostProcesses()),
+      criStatus: (address) => criStatus(fs.local(address), 10_000),
+      sleep: (ms) => sleep(ms),
+      now: () => Date.now(),
+      log,
+    },
+  );
+  io.stdout(`${terminationMessage(report)}\n`);
+  await writeTerminationMessage(values['termination-log'], report).catch((err: unknown) =>
+    log.warn({ err }, 'could not write the termination message'),
+  );
+  if (!report.ok) io.stderr(`error: ${report.error?.message} [${report.error?.code}]\n`);
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,133 @@
+import { basename, dirname } from 'node:path';
+import type { ContainerdInstance } from './containerd-instance.ts';
+import { InstallError } from './install-error.ts';
+
+export type EditTarget =
+  /** Edit the file containerd reads. */
+  | { kind: 'config'; path: string }
+  /** Edit the template a distribution renders the config from on every start (k3s, RKE2, MicroK8s). */
+  | { kind: 'template'; path: string; renderedPath: string; base: string }
+  /** Write a file of our own into a directory the distribution merges (k0s). */
+  | { kind: 'drop-in'; path: string };
+
+export type RestartMethod =
+  | { kind: 'systemd'; unit: string }
+  | { kind: 'openrc'; service: string }
+  | { kind: 'command'; command: string }
+  /** Reading a node needs no restart; changing one then fails before any write, with this reason. */
+  | { kind: 'none'; reason: string };
+
+export interface FlavourPlan {
+  flavour: 'containerd' | 'k3s' | 'rke2' | 'microk8s' | 'k0s' | 'eks-al2023';
+  target: EditTarget;
+  restart: RestartMethod;
+  notes: string[];
+}
+
+/** What the installer looked up on the node, so that deciding stays a pure function. */
+export interface HostFacts {
+  osRelease: Record<string, string>;
+  /** `comm` of the node's PID 1. */
+  init: string;
+  /** The live config's text, when the file exists. */
+  configText: string | undefined;
+  /** Which of probePaths() exist. */
+  existing: ReadonlySet<string>;
+  restartCommand?: string | undefined;
+}
+
+const IMMUTABLE: Record<string, string> = {
+  talos: 'Talos has an immutable root filesystem: install Wasm shims as a Talos system extension and configure them in /etc/cri/conf.d through the machine config',
+  bottlerocket: 'Bottlerocket has an immutable root filesystem: use a Bottlerocket variant or settings that ship the Wasm shim',
+  cos: 'Container-Optimized OS mounts /etc as tmpfs and /opt noexec: use a GKE Ubuntu node pool',
+};
+
+const K3S_BASE = '{{ template "base" . }}\n';
+const rendersWith = (inst: ContainerdInstance, word: string) =>
+  inst.ancestors.some((args) => args.some((a) => basename(a) === word || a.includes(`/${word}/`)));
+const serviceRole = (inst: ContainerdInstance, server: string, agent: string) =>
+  inst.ancestors.some((args) => args.includes('server') || args.includes('controller')) ? server : agent;
+
+export function probePaths(inst: ContainerdInstance): string[] {
+  const dir = dirname(inst.configPath);
+  return [
+    `${dir}/config-v3.toml.tmpl`,
+    `${dir}/config.toml.tmpl`,
+    `${dir}/containerd-template.toml`,
+    '/etc/k0s/containerd.d',
+    '/usr/bin/nodeadm',
+  ];
+}
+
+function detect(inst: ContainerdInstance, facts: HostFacts): Omit<FlavourPlan, 'restart'> & { unit: string } {
+  const dir = dirname(inst.configPath);
+  const isK3sFamily = /\/rancher\/(k3s|rke2)\/agent\/etc\/containerd\/config\.toml$/.test(inst.configPath);
+  if (isK3sFamily) {
+    const rke2 = inst.configPath.includes('/rancher/rke2/') || rendersWith(inst, 'rke2');
+    const renderedV3 = /^\s*version\s*=\s*[34]\s*$/m.test(facts.configText ?? '');
+    const v3 = `${dir}/config-v3.toml.tmpl`;
+    const v2 = `${dir}/config.toml.tmpl`;
+    const path = facts.existing.has(v3) ? v3 : facts.existing.has(v2) ? v2 : renderedV3 ? v3 : v2;
+    return {
+      flavour: rke2 ? 'rke2' : 'k3s',
+      // Never a copy of the rendered file: that would freeze k3s' generated paths across upgrades.
+      target: { kind: 'template', path, renderedPath: inst.configPath, base: K3S_BASE },
+      unit: rke2 ? serviceRole(inst, 'rke2-server', 'rke2-agent') : serviceRole(inst, 'k3s', 'k3s-agent'),
+      notes: [`${basename(path)} is rendered into config.toml by ${rke2 ? 'RKE2' : 'k3s'} on every start`],
+    };
+  }
+  if (basename(inst.configPath) === 'containerd.toml' && inst.configPath.includes('microk8s')) {
+    const path = `${dir}/containerd-template.toml`;
+    return {
+      flavour: 'microk8s',
+      target: { kind: 'template', path, renderedPath: inst.configPath, base: '' },
+      unit: 'snap.microk8s.daemon-containerd',
+      notes: ['MicroK8s renders containerd.toml from containerd-template.toml on every containerd start'],
+    };
+  }
+  if (/^# k0s_managed=true/m.test(facts.configText ?? '') && facts.existing.has('/etc/k0s/containerd.d')) {
+    return {
+      flavour: 'k0s',
+      target: { kind: 'drop-in', path: '/etc/k0s/containerd.d/wasm-node-operator.toml' },
+      unit: serviceRole(inst, 'k0scontroller', 'k0sworker'),
+      notes: ['k0s merges /etc/k0s/containerd.d/*.toml into its generated containerd config'],
+    };
+  }
+  const nodeadm = facts.existing.has('/usr/bin/nodeadm');
+  return {
+    flavour: nodeadm ? 'eks-al2023' : 'containerd',
+    target: { kind: 'config', path: inst.configPath },
+    unit: 'containerd',
+    notes: nodeadm
+      ? ['nodeadm rewrites /etc/containerd/config.toml at boot; the operator re-verifies nodes and re-applies the change']
+      : [],
+  };
+}
+
+/** Decides how this node is changed and restarted, or refuses with a reason a person can act on. */
+export function planFlavour(inst: ContainerdInstance, facts: HostFacts): FlavourPlan {
+  const id = facts.osRelease['ID'] ?? '';
+  const immutable = IMMUTABLE[id];
+  if (immutable !== undefined) throw new InstallError('immutable-host', immutable);
+  const { unit, ...plan } = detect(inst, facts);
+  let restart: RestartMethod;
+  if (facts.restartCommand !== undefined) restart = { kind: 'command', command: facts.restartCommand };
+  else if (facts.init === 'systemd') restart = { kind: 'systemd', unit };
+  else if (facts.init === 'openrc-init' || facts.init === 'init') restart = { kind: 'openrc', service: unit };
+  else {
+    restart = {
+      kind: 'none',
+      reason: `cannot tell how to restart containerd: the node's PID 1 is "${facts.init}", neither systemd nor OpenRC; pass --restart-command`,
+    };
+  }
+  return { ...plan, restart };
+}
+
+export function parseOsRelease(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1] as string] = (m[2] as string).replace(/^["']|["']$/g, '');
+  }
+  return out;
+}

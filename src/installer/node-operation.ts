@@ -1,0 +1,192 @@
+import type { Logger } from 'pino';
+import { registeredHandlers, type RuntimeStatus } from '../cri/runtime-status.ts';
+import { parseToml } from '../containerd/toml-table.ts';
+import type { ConfigChange, CurrentFiles } from './config-change.ts';
+import { validateCandidate } from './config-validate.ts';
+import {
+  configAddress,
+  containerdConfigPaths,
+  containerdInstances,
+  kubeletEndpointFlag,
+  selectContainerd,
+  socketPath,
+  type ContainerdInstance,
+} from './containerd-instance.ts';
+import { missingHandlers, restartContainerd, waitForContainerd, type RestartDeps } from './containerd-restart.ts';
+import type { HostExec } from './host-exec.ts';
+import type { HostFs } from './host-fs.ts';
+import type { HostProcess } from './host-processes.ts';
+import { InstallError } from './install-error.ts';
+import { parseOsRelease, planFlavour, probePaths, type EditTarget, type FlavourPlan } from './node-flavour.ts';
+
+export interface NodeDeps extends RestartDeps {
+  fs: HostFs;
+  exec: HostExec;
+  processes: () => Promise<HostProcess[]>;
+  log: Logger;
+}
+
+export interface NodeOptions {
+  containerdSocket?: string | undefined;
+  restartCommand?: string | undefined;
+  restartTimeoutMs: number;
+}
+
+export interface NodeContext {
+  inst: ContainerdInstance;
+  plan: FlavourPlan;
+}
+
+/** Running containerds, with the socket each one's config sets when no flag does. */
+export async function findContainerds(fs: HostFs, procs: readonly HostProcess[]): Promise<ContainerdInstance[]> {
+  const addresses = new Map<string, string | undefined>();
+  for (const path of containerdConfigPaths(procs)) {
+    try {
+      addresses.set(path, configAddress(parseToml((await fs.readText(path)) ?? '')));
+    } catch {
+      addresses.set(path, undefined); // a template-rendered or broken file: fall back to the default
+    }
+  }
+  return containerdInstances(procs, (path) => addresses.get(path));
+}
+
+/** Finds the kubelet's containerd and decides how this node is edited and restarted. */
+export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<NodeContext> {
+  const procs = await deps.processes();
+  const kubelet = kubeletEndpointFlag(procs);
+  let kubeletEndpoint = kubelet.endpoint;
+  if (kubeletEndpoint === undefined && kubelet.configFile !== undefined) {
+    const yaml = (await deps.fs.readText(kubelet.configFile)) ?? '';
+    const m = /^containerRuntimeEndpoint:\s*["']?([^"'\s]+)/m.exec(yaml);
+    if (m) kubeletEndpoint = socketPath(m[1] as string);
+  }
+  const inst = selectContainerd(await deps.containerds(), { socket: opts.containerdSocket, kubeletEndpoint });
+  const existing = new Set<string>();
+  for (const p of probePaths(inst)) if (await deps.fs.exists(p)) existing.add(p);
+  const init = procs.find((p) => p.pid === 1)?.args[0]?.split('/').pop() ?? 'unknown';
+  const plan = planFlavour(inst, {
+    osRelease: parseOsRelease(await deps.fs.readText('/etc/os-release')),
+    init,
+    configText: await deps.fs.readText(inst.configPath),
+    existing,
+    restartCommand: opts.restartCommand,
+  });
+  deps.log.info({ pid: inst.pid, config: inst.configPath, address: inst.address, flavour: plan.flavour, target: plan.target, restart: plan.restart }, 'node inspected');
+  return { inst, plan };
+}
+
+export async function currentFiles(ctx: NodeContext, deps: NodeDeps): Promise<CurrentFiles> {
+  const { inst, plan } = ctx;
+  const rendered = await deps.fs.readText(inst.configPath);
+  let version = 2;
+  try {
+    const v = parseToml(rendered ?? '')['version'];
+    if (typeof v === 'number' || typeof v === 'bigint') version = Number(v);
+  } catch {
+    // a distribution's own file that does not parse: the drop-in keeps version 2
+  }
+  return {
+    target: await deps.fs.readText(plan.target.path),
+    rendered: plan.target.kind === 'template' ? rendered : undefined,
+    version,
+    seed: async () => {
+      const r = await deps.exec.run([inst.exe, 'config', 'default'], { timeoutMs: 30_000 });
+      if (r.code !== 0) throw new InstallError('config-missing', `${inst.configPath} is missing and \`${inst.exe} config default\` failed: ${r.stderr.trim()}`);
+      return r.stdout;
+    },
+  };
+}
+
+/** Why containerd's CRI view differs from what we want, or undefined when it matches. */
+function unsettled(
+  status: RuntimeStatus,
+  expected: ReadonlyMap<string, string>,
+  removed: readonly string[],
+): string | undefined {
+  const missing = missingHandlers(status, expected);
+  if (missing.length > 0) return `does not report handler(s) ${missing.join(', ')} through CRI`;
+  const lingering = removed.filter((name) => registeredHandlers(status).has(name));
+  if (lingering.length > 0) return `still reports removed handler(s) ${lingering.join(', ')} through CRI`;
+  return undefined;
+}
+
+const BACKUP_SUFFIX = '.wasm-node.bak';
+
+/** The file containerd's config dump must be run beside, so relative imports resolve. */
+const effectivePath = (target: EditTarget) => (target.kind === 'template' ? target.renderedPath : target.path);
+
+async function writeTarget(fs: HostFs, path: string, text: string | undefined): Promise<void> {
+  if (text === undefined) await fs.remove(path);
+  else await fs.writeAtomic(path, text);
+}
+
+export interface AppliedChange {
+  changed: boolean;
+  restarted: boolean;
+  rolledBack: boolean;
+  status: RuntimeStatus;
+}
+
+/**
+ * Validates, backs up, swaps in, restarts and verifies; on any failure after the swap it puts
+ * the old bytes back and restarts again, so the node ends as it began.
+ */
+export async function applyChange(
+  ctx: NodeContext,
+  change: ConfigChange,
+  expected: ReadonlyMap<string, string>,
+  removed: readonly string[],
+  opts: NodeOptions,
+  deps: NodeDeps,
+): Promise<AppliedChange> {
+  const { inst, plan } = ctx;
+  const path = plan.target.path;
+  if (change.after === change.before) {
+    const status = await deps.criStatus(inst.address);
+    if (unsettled(status, expected, removed) === undefined) {
+      deps.log.info({ path }, 'config already as wanted and containerd has loaded it: nothing to do');
+      return { changed: false, restarted: false, rolledBack: false, status };
+    }
+    deps.log.info({ path }, 'config already as wanted but containerd has not loaded it: restarting');
+  } else {
+    if (plan.restart.kind === 'none') throw new InstallError('no-restart-method', plan.restart.reason);
+    await validateCandidate(
+      {
+        inst,
+        path: effectivePath(plan.target),
+        before: change.effectiveBefore,
+        candidate: change.effective,
+        handlers: expected,
+        removed,
+      },
+      deps.exec,
+      deps.fs,
+    );
+    if (change.before !== undefined) await deps.fs.writeAtomic(`${path}${BACKUP_SUFFIX}`, change.before);
+    await writeTarget(deps.fs, path, change.after);
+    deps.log.info({ path, backup: `${path}${BACKUP_SUFFIX}` }, 'config written');
+  }
+  try {
+    await restartContainerd(plan.restart, deps);
+    const { status } = await waitForContainerd(inst.address, inst.pid, opts.restartTimeoutMs, deps);
+    const problem = unsettled(status, expected, removed);
+    if (problem !== undefined) throw new InstallError('verification-failed', `containerd restarted but ${problem}`);
+    return { changed: change.after !== change.before, restarted: true, rolledBack: false, status };
+  } catch (err) {
+    if (change.after === change.before) throw err;
+    deps.log.error({ err, path }, 'change failed after the swap: restoring the previous config');
+    await writeTarget(deps.fs, path, change.before);
+    const running = await deps.containerds().then(
+      (all) => selectContainerd(all, { socket: inst.address }).pid,
+      () => undefined,
+    );
+    await restartContainerd(plan.restart, deps).catch((e: unknown) =>
+      deps.log.error({ err: e }, 'restart after restore failed'),
+    );
+    await waitForContainerd(inst.address, running, opts.restartTimeoutMs, deps);
+    deps.log.info({ path }, 'previous config restored and containerd running again');
+    const failure = err instanceof InstallError ? err : new InstallError('restart-failed', (err as Error).message);
+    failure.rolledBack = true;
+    throw failure;
+  }
+}
