@@ -110,7 +110,7 @@ describe('planNode: install', () => {
     const job = finish(plan(node), 'succeeded');
     const partial = report({ runtimes: [{ name: 'wasmtime', verified: true, adopted: false }, { name: 'spin', verified: false, adopted: false }] });
     const p = plan(node, { jobs: [job], outcomes: outcome({ report: partial }, job) });
-    expect(only(p, 'patchNode')[0]?.labels).not.toHaveProperty('runtime.wasm-node.dev/spin', 'ready');
+    expect(only(p, 'patchNode')[0]?.labels).not.toHaveProperty(['runtime.wasm-node.dev/spin'], 'ready');
     expect(only(p, 'event').map((e) => e.reason)).toEqual(['Installed', 'RuntimeNotVerified']);
   });
 

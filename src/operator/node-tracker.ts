@@ -1,17 +1,19 @@
 import type { NodeView } from '../kube/views.ts';
 import type { Config } from './config.ts';
 import { desiredHash } from './desired-state.ts';
-import { readFailure } from './node-records.ts';
+import { labelledRuntimes, readFailure } from './node-records.ts';
 import { evaluateIntent, type OptInPolicy } from './opt-in.ts';
 
 /**
- * Cluster-wide counts the rollout gate needs, kept up to date from node events so a gate
- * check is O(1) at thousands of nodes: opted-in nodes (percentage base) and nodes whose
- * install failed for their current desired state (failure budget).
+ * Cluster-wide facts kept up to date from node events, so questions about all nodes are O(1)
+ * at thousands of nodes: opted-in nodes (percentage base), nodes whose install failed for
+ * their current desired state (failure budget), and which nodes carry each runtime label
+ * (a RuntimeClass of a dropped runtime may go when the last one loses it).
  */
 export class NodeTracker {
   readonly optedIn = new Set<string>();
   readonly failed = new Set<string>();
+  readonly #labelled = new Map<string, Set<string>>();
   readonly #config: Config;
   readonly #policy: OptInPolicy;
 
@@ -20,7 +22,8 @@ export class NodeTracker {
     this.#policy = policy;
   }
 
-  observe(node: NodeView): void {
+  /** Records the node; returns runtimes whose label no node carries any more. */
+  observe(node: NodeView): string[] {
     const name = node.metadata.name;
     const intent = evaluateIntent(node, this.#policy);
     if (intent.kind === 'in') this.optedIn.add(name);
@@ -34,10 +37,33 @@ export class NodeTracker {
       failure.hash === desiredHash(intent.runtimes, this.#config.installer);
     if (counts) this.failed.add(name);
     else this.failed.delete(name);
+    return this.#updateLabelled(name, labelledRuntimes(node));
   }
 
-  forget(name: string): void {
+  forget(name: string): string[] {
     this.optedIn.delete(name);
     this.failed.delete(name);
+    return this.#updateLabelled(name, []);
+  }
+
+  hasRuntime(runtime: string): boolean {
+    return (this.#labelled.get(runtime)?.size ?? 0) > 0;
+  }
+
+  #updateLabelled(name: string, runtimes: string[]): string[] {
+    const emptied: string[] = [];
+    for (const runtime of runtimes) {
+      let nodes = this.#labelled.get(runtime);
+      if (!nodes) this.#labelled.set(runtime, (nodes = new Set()));
+      nodes.add(name);
+    }
+    for (const [runtime, nodes] of this.#labelled) {
+      if (runtimes.includes(runtime) || !nodes.delete(name)) continue;
+      if (nodes.size === 0) {
+        this.#labelled.delete(runtime);
+        emptied.push(runtime);
+      }
+    }
+    return emptied;
   }
 }

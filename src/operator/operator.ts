@@ -10,7 +10,6 @@ import { errorMessage, errorReason } from './errors.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { JOB_SELECTOR } from './job-builder.ts';
 import { JobTracker } from './job-tracker.ts';
-import { runtimeLabel } from './keys.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { NodeTracker } from './node-tracker.ts';
@@ -95,7 +94,6 @@ export class Operator {
       gate: this.#gate,
       events: new EventRecorder({ kube, clock, namespace: config.events.namespace, windowMs: config.events.dedupeWindow }),
       jobsFor: (node) => this.#jobTracker.jobsFor(node),
-      onRuntimeLabelsRemoved: () => this.#queue.add(RUNTIME_CLASSES_KEY),
     };
     const core = kc.makeApiClient(CoreV1Api);
     const batch = kc.makeApiClient(BatchV1Api);
@@ -207,18 +205,17 @@ export class Operator {
   }
 
   #nodeChanged(node: NodeView): void {
-    this.#nodeTracker.observe(node);
+    if (this.#nodeTracker.observe(node).length > 0) this.#queue.add(RUNTIME_CLASSES_KEY);
     this.#queue.add(NODE_PREFIX + node.metadata.name);
     this.#checkPause(node);
   }
 
   #nodeDeleted(node: NodeView): void {
     const name = node.metadata.name;
-    this.#nodeTracker.forget(name);
+    if (this.#nodeTracker.forget(name).length > 0) this.#queue.add(RUNTIME_CLASSES_KEY);
     this.#gate.forget(name);
     this.#setState(name, undefined);
     this.#queue.forget(NODE_PREFIX + name);
-    this.#queue.add(RUNTIME_CLASSES_KEY);
     this.#checkPause(node);
     this.#wakeWaiters();
   }
@@ -280,11 +277,7 @@ export class Operator {
 
   async #processKey(key: string): Promise<{ requeueAfterMs?: number }> {
     if (key === RUNTIME_CLASSES_KEY) {
-      await reconcileRuntimeClasses({
-        ...this.#ctx,
-        stillLabelled: (runtime) =>
-          this.#nodes.list().some((n) => n.metadata.labels[runtimeLabel(runtime)] !== undefined),
-      });
+      await reconcileRuntimeClasses({ ...this.#ctx, stillLabelled: (r) => this.#nodeTracker.hasRuntime(r) });
       return {};
     }
     const name = key.slice(NODE_PREFIX.length);

@@ -15,7 +15,7 @@ export type Step =
       kind: 'startJob';
       job: V1Job;
       operation: Operation;
-      /** Applied after the Job is created (status label, message). */
+      /** Applied to the node just before the Job is created (status label, message). */
       patch: { labels: Record<string, string | null>; annotations: Record<string, string | null> };
     }
   | { kind: 'observeJob'; operation: Operation; result: 'succeeded' | 'failed'; job: JobView };

@@ -6,7 +6,6 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { finishedJobSteps, type JobOutcome } from './job-outcome.ts';
-import { RUNTIME_LABEL_PREFIX } from './keys.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { labelledRuntimes } from './node-records.ts';
@@ -25,8 +24,6 @@ export interface NodeContext {
   events: EventRecorder;
   gate: RolloutGate;
   jobsFor: (nodeName: string) => JobView[];
-  /** A node lost runtime labels: a removed runtime's RuntimeClass may now go. */
-  onRuntimeLabelsRemoved: () => void;
 }
 
 export interface NodeResult {
@@ -93,9 +90,6 @@ async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logg
       return 'done';
     case 'patchNode':
       await ctx.kube.patchNodeMetadata(name, { labels: step.labels, annotations: step.annotations });
-      if (Object.entries(step.labels ?? {}).some(([k, v]) => v === null && k.startsWith(RUNTIME_LABEL_PREFIX))) {
-        ctx.onRuntimeLabelsRemoved();
-      }
       return 'done';
     case 'deleteJob':
       await ctx.kube.deleteJob(ctx.config.namespace, step.name);
@@ -104,6 +98,9 @@ async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logg
     case 'startJob': {
       if (!ctx.gate.tryAcquire(name)) return 'no-slot';
       try {
+        // Node first: an uninstall drops the ready labels before anything is removed, and
+        // a Job never exists without its node showing the status.
+        await ctx.kube.patchNodeMetadata(name, step.patch);
         await ctx.kube.createJob(step.job);
       } catch (err) {
         ctx.gate.release(name);
@@ -111,11 +108,7 @@ async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logg
       }
       ctx.metrics.jobsStarted.inc({ operation: step.operation });
       log.info({ job: step.job.metadata?.name, operation: step.operation }, 'installer job created');
-      await ctx.kube.patchNodeMetadata(name, step.patch);
-      if (step.operation === 'uninstall') {
-        ctx.onRuntimeLabelsRemoved();
-        await warnAboutWasmPods(node, ctx, log);
-      }
+      if (step.operation === 'uninstall') await warnAboutWasmPods(node, ctx, log);
       return 'done';
     }
     case 'observeJob': {

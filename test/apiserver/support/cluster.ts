@@ -109,3 +109,12 @@ export function waitForEvent(c: TestCluster, node: string, reason: string, timeo
   return waitFor(`event ${reason} on ${node.slice(0, 40)}`, async () =>
     (await nodeEvents(c, node)).find((e) => e.reason === reason), { timeoutMs });
 }
+
+/** Removes every Node and installer Job, so tests sharing one control plane stay independent. */
+export async function resetCluster(c: TestCluster): Promise<void> {
+  await c.core.deleteCollectionNode({});
+  await c.batch.deleteCollectionNamespacedJob({ namespace: NAMESPACE, propagationPolicy: 'Background' });
+  await c.core.deleteCollectionNamespacedPod({ namespace: NAMESPACE });
+  await waitFor('nodes and jobs to be gone', async () =>
+    (await c.core.listNode()).items.length === 0 && (await jobs(c)).length === 0, { timeoutMs: 20_000 });
+}

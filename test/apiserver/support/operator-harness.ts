@@ -49,6 +49,8 @@ export async function startOperator(c: TestCluster, overrides: ConfigInput = {},
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       logs.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      // OPERATOR_LOGS=1 streams the operator's logs while debugging a test.
+      if (process.env.OPERATOR_LOGS) process.stderr.write(chunk);
       done();
     },
   });
