@@ -5,7 +5,8 @@ import { InstallError } from './install-error.ts';
 import type { EditTarget } from './node-flavour.ts';
 
 /** First line of a config we had to create, so uninstall knows to delete it again. */
-export const SEEDED_MARKER = '# Seeded by wasm-node-installer from `containerd config default`; deleted again on uninstall';
+export const SEEDED_MARKER =
+  '# Seeded by wasm-node-installer from `containerd config default`; deleted again on uninstall';
 
 export interface ConfigChange {
   target: EditTarget;
@@ -38,7 +39,10 @@ function spliceBlock(into: string, from: string): string {
 
 function requireRendered(target: EditTarget & { kind: 'template' }, files: CurrentFiles): string {
   if (files.rendered === undefined) {
-    throw new InstallError('config-missing', `${target.renderedPath} does not exist yet; let the distribution start containerd once first`);
+    throw new InstallError(
+      'config-missing',
+      `${target.renderedPath} does not exist yet; let the distribution start containerd once first`,
+    );
   }
   return files.rendered;
 }
@@ -53,7 +57,14 @@ export async function planInstall(
     case 'config': {
       const text = files.target ?? `${SEEDED_MARKER}\n${await files.seed()}`;
       const patch = addRuntimes(text, { runtimes });
-      return { target, before: files.target, after: patch.text, effective: patch.text, effectiveBefore: files.target, patch };
+      return {
+        target,
+        before: files.target,
+        after: patch.text,
+        effective: patch.text,
+        effectiveBefore: files.target,
+        patch,
+      };
     }
     case 'template': {
       // Our block is computed against the rendered file (its namespace, runc's cgroup driver,
@@ -73,7 +84,14 @@ export async function planInstall(
     }
     case 'drop-in': {
       const patch = addRuntimes(`version = ${files.version}\n`, { runtimes });
-      return { target, before: files.target, after: patch.text, effective: patch.text, effectiveBefore: undefined, patch };
+      return {
+        target,
+        before: files.target,
+        after: patch.text,
+        effective: patch.text,
+        effectiveBefore: undefined,
+        patch,
+      };
     }
   }
 }
@@ -85,17 +103,38 @@ export function planUninstall(target: EditTarget, files: CurrentFiles): ConfigCh
       const text = files.target ?? '';
       const patch = removeRuntimes(text);
       const seeded = patch.text.startsWith(`${SEEDED_MARKER}\n`);
-      return { target, before: files.target, after: seeded || files.target === undefined ? undefined : patch.text, effective: patch.text, effectiveBefore: files.target, patch };
+      return {
+        target,
+        before: files.target,
+        after: seeded || files.target === undefined ? undefined : patch.text,
+        effective: patch.text,
+        effectiveBefore: files.target,
+        patch,
+      };
     }
     case 'template': {
       const rendered = removeRuntimes(requireRendered(target, files));
       const after = files.target === undefined ? undefined : splitManagedBlock(files.target).base;
       // A template that is only the distribution's base is the same as no template at all.
-      return { target, before: files.target, after: after === target.base ? undefined : after, effective: rendered.text, effectiveBefore: files.rendered, patch: rendered };
+      return {
+        target,
+        before: files.target,
+        after: after === target.base ? undefined : after,
+        effective: rendered.text,
+        effectiveBefore: files.rendered,
+        patch: rendered,
+      };
     }
     case 'drop-in': {
       const patch = removeRuntimes(`version = ${files.version}\n`);
-      return { target, before: files.target, after: undefined, effective: patch.text, effectiveBefore: undefined, patch };
+      return {
+        target,
+        before: files.target,
+        after: undefined,
+        effective: patch.text,
+        effectiveBefore: undefined,
+        patch,
+      };
     }
   }
 }

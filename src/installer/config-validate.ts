@@ -10,12 +10,21 @@ export async function containerdMajor(inst: ContainerdInstance, exec: HostExec):
   const r = await exec.run([inst.exe, '--version'], { timeoutMs: 15_000 });
   const m = /\bv?(\d+)\.(\d+)\.\d+/.exec(r.stdout);
   if (r.code !== 0 || m === null) {
-    throw new InstallError('containerd-unusable', `${inst.exe} --version failed: ${(r.stderr || r.stdout).trim()}`);
+    throw new InstallError(
+      'containerd-unusable',
+      `${inst.exe} --version failed: ${(r.stderr || r.stdout).trim()}`,
+    );
   }
   return Number(m[1]);
 }
 
-async function dump(inst: ContainerdInstance, exec: HostExec, fs: HostFs, path: string, text: string) {
+async function dump(
+  inst: ContainerdInstance,
+  exec: HostExec,
+  fs: HostFs,
+  path: string,
+  text: string,
+) {
   // Beside the real file, so relative imports resolve the same way.
   const tmp = `${path}.wasm-node-validate.toml`;
   await fs.writeAtomic(tmp, text, 0o600);
@@ -40,7 +49,10 @@ async function checkImports(fs: HostFs, path: string, text: string): Promise<voi
     if (typeof imp !== 'string' || /[*?[]/.test(imp)) continue;
     const full = isAbsolute(imp) ? imp : join(dirname(path), imp);
     if (!(await fs.exists(full))) {
-      throw new InstallError('config-rejected', `${path} imports ${full}, which does not exist; containerd would not start`);
+      throw new InstallError(
+        'config-rejected',
+        `${path} imports ${full}, which does not exist; containerd would not start`,
+      );
     }
   }
 }
@@ -66,8 +78,10 @@ export async function validateCandidate(
   const { inst, path, before, candidate, handlers, removed } = args;
   await checkImports(fs, path, candidate);
   const ns = (await containerdMajor(inst, exec)) >= 2 ? CRI_NAMESPACES.v3 : CRI_NAMESPACES.v2;
-  const runtimesOf = (doc: TomlTable) => tableAt(doc, ['plugins', ns, 'containerd', 'runtimes']) ?? {};
-  const defaultOf = (doc: TomlTable) => tableAt(doc, ['plugins', ns, 'containerd'])?.['default_runtime_name'];
+  const runtimesOf = (doc: TomlTable) =>
+    tableAt(doc, ['plugins', ns, 'containerd', 'runtimes']) ?? {};
+  const defaultOf = (doc: TomlTable) =>
+    tableAt(doc, ['plugins', ns, 'containerd'])?.['default_runtime_name'];
   const next = await dump(inst, exec, fs, path, candidate);
   for (const [name, type] of handlers) {
     const got = tableAt(runtimesOf(next), [name])?.['runtime_type'];
@@ -80,7 +94,10 @@ export async function validateCandidate(
   }
   for (const name of removed) {
     if (runtimesOf(next)[name] !== undefined) {
-      throw new InstallError('config-rejected', `handler "${name}" is still defined after removing our block`);
+      throw new InstallError(
+        'config-rejected',
+        `handler "${name}" is still defined after removing our block`,
+      );
     }
   }
   if (before === undefined) return;
@@ -88,7 +105,10 @@ export async function validateCandidate(
   for (const [name, entry] of Object.entries(runtimesOf(prev))) {
     if (removed.includes(name)) continue;
     if (canonical(runtimesOf(next)[name]) !== canonical(entry)) {
-      throw new InstallError('config-rejected', `the new config would change the existing runtime "${name}"`);
+      throw new InstallError(
+        'config-rejected',
+        `the new config would change the existing runtime "${name}"`,
+      );
     }
   }
   if (defaultOf(prev) !== defaultOf(next)) {

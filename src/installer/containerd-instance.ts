@@ -37,7 +37,10 @@ export function socketPath(endpoint: string): string {
   return endpoint.replace(/^unix:\/\//, '');
 }
 
-export function kubeletEndpointFlag(procs: readonly HostProcess[]): { endpoint?: string; configFile?: string } {
+export function kubeletEndpointFlag(procs: readonly HostProcess[]): {
+  endpoint?: string;
+  configFile?: string;
+} {
   const kubelet = procs.find((p) => basename(p.args[0] ?? '') === 'kubelet');
   if (kubelet === undefined) return {};
   const endpoint = flag(kubelet.args, ['--container-runtime-endpoint']);

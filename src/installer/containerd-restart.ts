@@ -34,7 +34,10 @@ export async function restartContainerd(method: RestartMethod, deps: RestartDeps
   const argv = command(method);
   const r = await deps.exec.run(argv, { timeoutMs: 120_000 });
   if (r.code !== 0) {
-    throw new InstallError('restart-failed', `${argv.join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+    throw new InstallError(
+      'restart-failed',
+      `${argv.join(' ')} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`,
+    );
   }
 }
 
@@ -59,14 +62,20 @@ export async function waitForContainerd(
       last = (err as Error).message;
     }
     if (deps.now() > deadline) {
-      throw new InstallError('containerd-down', `containerd did not come back on ${address} within ${timeoutMs / 1000}s: ${last}`);
+      throw new InstallError(
+        'containerd-down',
+        `containerd did not come back on ${address} within ${timeoutMs / 1000}s: ${last}`,
+      );
     }
     await deps.sleep(500);
   }
 }
 
 /** Handlers whose runtime type the CRI plugin does not report as expected. */
-export function missingHandlers(status: RuntimeStatus, expected: ReadonlyMap<string, string>): string[] {
+export function missingHandlers(
+  status: RuntimeStatus,
+  expected: ReadonlyMap<string, string>,
+): string[] {
   const got = registeredHandlers(status);
   return [...expected].filter(([name, type]) => got.get(name) !== type).map(([name]) => name);
 }

@@ -40,6 +40,9 @@ function spawnCollect(argv: readonly string[], timeoutMs: number): Promise<ExecR
  * through nsenter into PID 1's namespaces, which needs `hostPID: true` and privilege.
  */
 export function hostExec(hostRoot: string): HostExec {
-  const prefix = hostRoot === '/' ? [] : ['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--'];
+  const prefix =
+    hostRoot === '/'
+      ? []
+      : ['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--'];
   return { run: (argv, opts) => spawnCollect([...prefix, ...argv], opts?.timeoutMs ?? 60_000) };
 }

@@ -39,7 +39,10 @@ export async function acquireHostLock(
       continue;
     }
     if (Date.now() > deadline) {
-      throw new InstallError('locked', `another installer (pid ${owner}) is changing this node; ${LOCK_PATH} is held`);
+      throw new InstallError(
+        'locked',
+        `another installer (pid ${owner}) is changing this node; ${LOCK_PATH} is held`,
+      );
     }
     await opts.sleep(250);
   }

@@ -13,13 +13,19 @@ export interface HostProcess {
 async function readProcess(procRoot: string, pid: number): Promise<HostProcess | undefined> {
   try {
     const dir = `${procRoot}/${pid}`;
-    const [cmdline, stat] = await Promise.all([readFile(`${dir}/cmdline`, 'utf8'), readFile(`${dir}/stat`, 'utf8')]);
+    const [cmdline, stat] = await Promise.all([
+      readFile(`${dir}/cmdline`, 'utf8'),
+      readFile(`${dir}/stat`, 'utf8'),
+    ]);
     const args = cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
     // stat is "pid (comm) state ppid ...": comm may hold spaces and parentheses.
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     const exe = await readlink(`${dir}/exe`).catch(() => undefined);
     const environ = await readFile(`${dir}/environ`, 'utf8').catch(() => '');
-    const path = environ.split('\0').find((e) => e.startsWith('PATH='))?.slice(5);
+    const path = environ
+      .split('\0')
+      .find((e) => e.startsWith('PATH='))
+      ?.slice(5);
     return { pid, ppid, args, exe: exe?.replace(/ \(deleted\)$/, ''), path };
   } catch {
     return undefined; // exited while we looked

@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Runtime } from '../catalog/runtimes.ts';
 import { ConfigError } from '../containerd/config-error.ts';
 import { ownedHandlers } from '../containerd/patch-config.ts';
@@ -6,9 +7,15 @@ import { registeredHandlers } from '../cri/runtime-status.ts';
 import { planInstall, planUninstall } from './config-change.ts';
 import { acquireHostLock } from './host-lock.ts';
 import { InstallError } from './install-error.ts';
-import { applyChange, currentFiles, inspectNode, type NodeDeps, type NodeOptions } from './node-operation.ts';
+import {
+  applyChange,
+  currentFiles,
+  inspectNode,
+  type NodeDeps,
+  type NodeOptions,
+} from './node-operation.ts';
 import { INSTALL_REPORT_SCHEMA, type InstallReport, type RuntimeReport } from './report.ts';
-import { installShims, pruneShims } from './shim-install.ts';
+import { copyShims, planShims, pruneShims } from './shim-install.ts';
 
 export interface OperationOptions extends NodeOptions {
   runtimes: readonly Runtime[];
@@ -21,7 +28,7 @@ type Outcome = Omit<InstallReport, 'schema' | 'operation' | 'ok' | 'durationMs' 
 
 async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> {
   const ctx = await inspectNode(opts, deps);
-  const shims = await installShims(opts.runtimes, opts, deps.fs);
+  const shims = await planShims(opts.runtimes, opts);
   const files = await currentFiles(ctx, deps);
   const change = await planInstall(
     ctx.plan.target,
@@ -29,26 +36,37 @@ async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome>
     shims.map((s) => ({ runtime: s.runtime, binaryPath: s.path })),
   );
   const expected = new Map(opts.runtimes.map((r) => [r.name, r.runtimeType]));
-  const applied = await applyChange(ctx, change, expected, [], opts, deps);
+  // Binaries go on the node only once the config change is known to be possible, and come
+  // off again if the change fails, so a refused install leaves nothing behind.
+  const copied = await copyShims(shims, opts.binDir, deps.fs);
+  let applied;
+  try {
+    applied = await applyChange(ctx, change, expected, [], opts, deps);
+  } catch (err) {
+    for (const path of copied) await deps.fs.remove(dirname(path));
+    throw err;
+  }
   const handlers = registeredHandlers(applied.status);
   const adopted = new Map(change.patch.adopted.map((a) => [a.name, a.runtimePath]));
-  await prune(opts, deps, shims.map((s) => s.path));
+  await prune(
+    opts,
+    deps,
+    shims.map((s) => s.path),
+  );
   return {
     flavour: ctx.plan.flavour,
     configPath: ctx.plan.target.path,
     changed: applied.changed,
     restarted: applied.restarted,
     rolledBack: false,
-    runtimes: shims.map(
-      (s): RuntimeReport => ({
-        name: s.runtime.name,
-        version: s.version,
-        sha256: s.sha256,
-        path: adopted.has(s.runtime.name) ? adopted.get(s.runtime.name) : s.path,
-        verified: handlers.get(s.runtime.name) === s.runtime.runtimeType,
-        adopted: adopted.has(s.runtime.name),
-      }),
-    ),
+    runtimes: shims.map((s): RuntimeReport => ({
+      name: s.runtime.name,
+      version: s.version,
+      sha256: s.sha256,
+      path: adopted.has(s.runtime.name) ? adopted.get(s.runtime.name) : s.path,
+      verified: handlers.get(s.runtime.name) === s.runtime.runtimeType,
+      adopted: adopted.has(s.runtime.name),
+    })),
   };
 }
 
@@ -137,7 +155,10 @@ export function terminationMessage(report: InstallReport): string {
   const full = JSON.stringify(report);
   if (full.length <= 4000 || report.error === undefined) return full;
   const room = Math.max(200, report.error.message.length - (full.length - 4000));
-  return JSON.stringify({ ...report, error: { ...report.error, message: report.error.message.slice(0, room) } });
+  return JSON.stringify({
+    ...report,
+    error: { ...report.error, message: report.error.message.slice(0, room) },
+  });
 }
 
 export async function writeTerminationMessage(path: string, report: InstallReport): Promise<void> {

@@ -9,7 +9,12 @@ import { hostExec } from './host-exec.ts';
 import { nodeHostFs } from './host-fs.ts';
 import { listHostProcesses } from './host-processes.ts';
 import { findContainerds } from './node-operation.ts';
-import { runOperation, terminationMessage, writeTerminationMessage, type Operation } from './install-command.ts';
+import {
+  runOperation,
+  terminationMessage,
+  writeTerminationMessage,
+  type Operation,
+} from './install-command.ts';
 
 const USAGE = `usage: wasm-node-installer install|uninstall|status [options]
   --runtimes NAME[,NAME...]   runtimes (${RUNTIME_NAMES.join(', ')}); install needs it
@@ -36,22 +41,32 @@ function parse(args: string[]) {
   try {
     return parseArgs({ args, options: OPTIONS, allowPositionals: false }).values;
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}; run "wasm-node-installer install --help" for usage`);
+    throw new UsageError(
+      `${(err as Error).message}; run "wasm-node-installer install --help" for usage`,
+    );
   }
 }
 
 /** `install|uninstall|status`: changes (or reads) the node this runs on; exit 1 on any failure. */
-export async function nodeCommand(operation: Operation, args: string[], io: CliIo): Promise<number> {
+export async function nodeCommand(
+  operation: Operation,
+  args: string[],
+  io: CliIo,
+): Promise<number> {
   if (args.includes('--help')) {
     io.stderr(`${USAGE}\n`);
     return 0;
   }
   const values = parse(args);
-  if (operation === 'install' && !values.runtimes) throw new UsageError('install needs --runtimes, e.g. --runtimes wasmtime');
+  if (operation === 'install' && !values.runtimes)
+    throw new UsageError('install needs --runtimes, e.g. --runtimes wasmtime');
   const timeout = Number(values['restart-timeout']);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('--restart-timeout takes a number of seconds');
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new UsageError('--restart-timeout takes a number of seconds');
   const names = values.runtimes ? values.runtimes.split(',').map((n) => n.trim()) : [];
-  const runtimes = resolveRuntimes(operation === 'status' && names.length === 0 ? RUNTIME_NAMES : names);
+  const runtimes = resolveRuntimes(
+    operation === 'status' && names.length === 0 ? RUNTIME_NAMES : names,
+  );
   const hostRoot = values['host-root'];
   const fs = nodeHostFs(hostRoot);
   const log = pino({ base: { component: 'wasm-node-installer', operation } });

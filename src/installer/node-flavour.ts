@@ -37,8 +37,10 @@ export interface HostFacts {
 }
 
 const IMMUTABLE: Record<string, string> = {
-  talos: 'Talos has an immutable root filesystem: install Wasm shims as a Talos system extension and configure them in /etc/cri/conf.d through the machine config',
-  bottlerocket: 'Bottlerocket has an immutable root filesystem: use a Bottlerocket variant or settings that ship the Wasm shim',
+  talos:
+    'Talos has an immutable root filesystem: install Wasm shims as a Talos system extension and configure them in /etc/cri/conf.d through the machine config',
+  bottlerocket:
+    'Bottlerocket has an immutable root filesystem: use a Bottlerocket variant or settings that ship the Wasm shim',
   cos: 'Container-Optimized OS mounts /etc as tmpfs and /opt noexec: use a GKE Ubuntu node pool',
 };
 
@@ -46,7 +48,9 @@ const K3S_BASE = '{{ template "base" . }}\n';
 const rendersWith = (inst: ContainerdInstance, word: string) =>
   inst.ancestors.some((args) => args.some((a) => basename(a) === word || a.includes(`/${word}/`)));
 const serviceRole = (inst: ContainerdInstance, server: string, agent: string) =>
-  inst.ancestors.some((args) => args.includes('server') || args.includes('controller')) ? server : agent;
+  inst.ancestors.some((args) => args.includes('server') || args.includes('controller'))
+    ? server
+    : agent;
 
 export function probePaths(inst: ContainerdInstance): string[] {
   const dir = dirname(inst.configPath);
@@ -59,9 +63,14 @@ export function probePaths(inst: ContainerdInstance): string[] {
   ];
 }
 
-function detect(inst: ContainerdInstance, facts: HostFacts): Omit<FlavourPlan, 'restart'> & { unit: string } {
+function detect(
+  inst: ContainerdInstance,
+  facts: HostFacts,
+): Omit<FlavourPlan, 'restart'> & { unit: string } {
   const dir = dirname(inst.configPath);
-  const isK3sFamily = /\/rancher\/(k3s|rke2)\/agent\/etc\/containerd\/config\.toml$/.test(inst.configPath);
+  const isK3sFamily = /\/rancher\/(k3s|rke2)\/agent\/etc\/containerd\/config\.toml$/.test(
+    inst.configPath,
+  );
   if (isK3sFamily) {
     const rke2 = inst.configPath.includes('/rancher/rke2/') || rendersWith(inst, 'rke2');
     const renderedV3 = /^\s*version\s*=\s*[34]\s*$/m.test(facts.configText ?? '');
@@ -72,8 +81,12 @@ function detect(inst: ContainerdInstance, facts: HostFacts): Omit<FlavourPlan, '
       flavour: rke2 ? 'rke2' : 'k3s',
       // Never a copy of the rendered file: that would freeze k3s' generated paths across upgrades.
       target: { kind: 'template', path, renderedPath: inst.configPath, base: K3S_BASE },
-      unit: rke2 ? serviceRole(inst, 'rke2-server', 'rke2-agent') : serviceRole(inst, 'k3s', 'k3s-agent'),
-      notes: [`${basename(path)} is rendered into config.toml by ${rke2 ? 'RKE2' : 'k3s'} on every start`],
+      unit: rke2
+        ? serviceRole(inst, 'rke2-server', 'rke2-agent')
+        : serviceRole(inst, 'k3s', 'k3s-agent'),
+      notes: [
+        `${basename(path)} is rendered into config.toml by ${rke2 ? 'RKE2' : 'k3s'} on every start`,
+      ],
     };
   }
   if (basename(inst.configPath) === 'containerd.toml' && inst.configPath.includes('microk8s')) {
@@ -82,10 +95,15 @@ function detect(inst: ContainerdInstance, facts: HostFacts): Omit<FlavourPlan, '
       flavour: 'microk8s',
       target: { kind: 'template', path, renderedPath: inst.configPath, base: '' },
       unit: 'snap.microk8s.daemon-containerd',
-      notes: ['MicroK8s renders containerd.toml from containerd-template.toml on every containerd start'],
+      notes: [
+        'MicroK8s renders containerd.toml from containerd-template.toml on every containerd start',
+      ],
     };
   }
-  if (/^# k0s_managed=true/m.test(facts.configText ?? '') && facts.existing.has('/etc/k0s/containerd.d')) {
+  if (
+    /^# k0s_managed=true/m.test(facts.configText ?? '') &&
+    facts.existing.has('/etc/k0s/containerd.d')
+  ) {
     return {
       flavour: 'k0s',
       target: { kind: 'drop-in', path: '/etc/k0s/containerd.d/wasm-node-operator.toml' },
@@ -99,7 +117,9 @@ function detect(inst: ContainerdInstance, facts: HostFacts): Omit<FlavourPlan, '
     target: { kind: 'config', path: inst.configPath },
     unit: 'containerd',
     notes: nodeadm
-      ? ['nodeadm rewrites /etc/containerd/config.toml at boot; the operator re-verifies nodes and re-applies the change']
+      ? [
+          'nodeadm rewrites /etc/containerd/config.toml at boot; the operator re-verifies nodes and re-applies the change',
+        ]
       : [],
   };
 }
@@ -111,9 +131,11 @@ export function planFlavour(inst: ContainerdInstance, facts: HostFacts): Flavour
   if (immutable !== undefined) throw new InstallError('immutable-host', immutable);
   const { unit, ...plan } = detect(inst, facts);
   let restart: RestartMethod;
-  if (facts.restartCommand !== undefined) restart = { kind: 'command', command: facts.restartCommand };
+  if (facts.restartCommand !== undefined)
+    restart = { kind: 'command', command: facts.restartCommand };
   else if (facts.init === 'systemd') restart = { kind: 'systemd', unit };
-  else if (facts.init === 'openrc-init' || facts.init === 'init') restart = { kind: 'openrc', service: unit };
+  else if (facts.init === 'openrc-init' || facts.init === 'init')
+    restart = { kind: 'openrc', service: unit };
   else {
     restart = {
       kind: 'none',

@@ -12,12 +12,23 @@ import {
   socketPath,
   type ContainerdInstance,
 } from './containerd-instance.ts';
-import { missingHandlers, restartContainerd, waitForContainerd, type RestartDeps } from './containerd-restart.ts';
+import {
+  missingHandlers,
+  restartContainerd,
+  waitForContainerd,
+  type RestartDeps,
+} from './containerd-restart.ts';
 import type { HostExec } from './host-exec.ts';
 import type { HostFs } from './host-fs.ts';
 import type { HostProcess } from './host-processes.ts';
 import { InstallError } from './install-error.ts';
-import { parseOsRelease, planFlavour, probePaths, type EditTarget, type FlavourPlan } from './node-flavour.ts';
+import {
+  parseOsRelease,
+  planFlavour,
+  probePaths,
+  type EditTarget,
+  type FlavourPlan,
+} from './node-flavour.ts';
 
 export interface NodeDeps extends RestartDeps {
   fs: HostFs;
@@ -38,13 +49,18 @@ export interface NodeContext {
 }
 
 /** Running containerds, with the socket each one's config sets when no flag does. */
-export async function findContainerds(fs: HostFs, procs: readonly HostProcess[]): Promise<ContainerdInstance[]> {
+export async function findContainerds(
+  fs: HostFs,
+  procs: readonly HostProcess[],
+): Promise<ContainerdInstance[]> {
   const addresses = new Map<string, string | undefined>();
   for (const path of containerdConfigPaths(procs)) {
+    const text = (await fs.readText(path)) ?? '';
     try {
-      addresses.set(path, configAddress(parseToml((await fs.readText(path)) ?? '')));
+      addresses.set(path, configAddress(parseToml(text)));
     } catch {
-      addresses.set(path, undefined); // a template-rendered or broken file: fall back to the default
+      // Broken on disk since containerd read it: its [grpc] address line still tells the socket.
+      addresses.set(path, /^\s*\[grpc\][^[]*?^\s*address\s*=\s*["']([^"']+)["']/ms.exec(text)?.[1]);
     }
   }
   return containerdInstances(procs, (path) => addresses.get(path));
@@ -60,10 +76,17 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
     const m = /^containerRuntimeEndpoint:\s*["']?([^"'\s]+)/m.exec(yaml);
     if (m) kubeletEndpoint = socketPath(m[1] as string);
   }
-  const inst = selectContainerd(await deps.containerds(), { socket: opts.containerdSocket, kubeletEndpoint });
+  const inst = selectContainerd(await deps.containerds(), {
+    socket: opts.containerdSocket,
+    kubeletEndpoint,
+  });
   const existing = new Set<string>();
   for (const p of probePaths(inst)) if (await deps.fs.exists(p)) existing.add(p);
-  const init = procs.find((p) => p.pid === 1)?.args[0]?.split('/').pop() ?? 'unknown';
+  const init =
+    procs
+      .find((p) => p.pid === 1)
+      ?.args[0]?.split('/')
+      .pop() ?? 'unknown';
   const plan = planFlavour(inst, {
     osRelease: parseOsRelease(await deps.fs.readText('/etc/os-release')),
     init,
@@ -71,7 +94,17 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
     existing,
     restartCommand: opts.restartCommand,
   });
-  deps.log.info({ pid: inst.pid, config: inst.configPath, address: inst.address, flavour: plan.flavour, target: plan.target, restart: plan.restart }, 'node inspected');
+  deps.log.info(
+    {
+      pid: inst.pid,
+      config: inst.configPath,
+      address: inst.address,
+      flavour: plan.flavour,
+      target: plan.target,
+      restart: plan.restart,
+    },
+    'node inspected',
+  );
   return { inst, plan };
 }
 
@@ -91,7 +124,11 @@ export async function currentFiles(ctx: NodeContext, deps: NodeDeps): Promise<Cu
     version,
     seed: async () => {
       const r = await deps.exec.run([inst.exe, 'config', 'default'], { timeoutMs: 30_000 });
-      if (r.code !== 0) throw new InstallError('config-missing', `${inst.configPath} is missing and \`${inst.exe} config default\` failed: ${r.stderr.trim()}`);
+      if (r.code !== 0)
+        throw new InstallError(
+          'config-missing',
+          `${inst.configPath} is missing and \`${inst.exe} config default\` failed: ${r.stderr.trim()}`,
+        );
       return r.stdout;
     },
   };
@@ -106,14 +143,16 @@ function unsettled(
   const missing = missingHandlers(status, expected);
   if (missing.length > 0) return `does not report handler(s) ${missing.join(', ')} through CRI`;
   const lingering = removed.filter((name) => registeredHandlers(status).has(name));
-  if (lingering.length > 0) return `still reports removed handler(s) ${lingering.join(', ')} through CRI`;
+  if (lingering.length > 0)
+    return `still reports removed handler(s) ${lingering.join(', ')} through CRI`;
   return undefined;
 }
 
 const BACKUP_SUFFIX = '.wasm-node.bak';
 
 /** The file containerd's config dump must be run beside, so relative imports resolve. */
-const effectivePath = (target: EditTarget) => (target.kind === 'template' ? target.renderedPath : target.path);
+const effectivePath = (target: EditTarget) =>
+  target.kind === 'template' ? target.renderedPath : target.path;
 
 async function writeTarget(fs: HostFs, path: string, text: string | undefined): Promise<void> {
   if (text === undefined) await fs.remove(path);
@@ -144,12 +183,19 @@ export async function applyChange(
   if (change.after === change.before) {
     const status = await deps.criStatus(inst.address);
     if (unsettled(status, expected, removed) === undefined) {
-      deps.log.info({ path }, 'config already as wanted and containerd has loaded it: nothing to do');
+      deps.log.info(
+        { path },
+        'config already as wanted and containerd has loaded it: nothing to do',
+      );
       return { changed: false, restarted: false, rolledBack: false, status };
     }
-    deps.log.info({ path }, 'config already as wanted but containerd has not loaded it: restarting');
+    deps.log.info(
+      { path },
+      'config already as wanted but containerd has not loaded it: restarting',
+    );
   } else {
-    if (plan.restart.kind === 'none') throw new InstallError('no-restart-method', plan.restart.reason);
+    if (plan.restart.kind === 'none')
+      throw new InstallError('no-restart-method', plan.restart.reason);
     await validateCandidate(
       {
         inst,
@@ -162,7 +208,8 @@ export async function applyChange(
       deps.exec,
       deps.fs,
     );
-    if (change.before !== undefined) await deps.fs.writeAtomic(`${path}${BACKUP_SUFFIX}`, change.before);
+    if (change.before !== undefined)
+      await deps.fs.writeAtomic(`${path}${BACKUP_SUFFIX}`, change.before);
     await writeTarget(deps.fs, path, change.after);
     deps.log.info({ path, backup: `${path}${BACKUP_SUFFIX}` }, 'config written');
   }
@@ -170,7 +217,8 @@ export async function applyChange(
     await restartContainerd(plan.restart, deps);
     const { status } = await waitForContainerd(inst.address, inst.pid, opts.restartTimeoutMs, deps);
     const problem = unsettled(status, expected, removed);
-    if (problem !== undefined) throw new InstallError('verification-failed', `containerd restarted but ${problem}`);
+    if (problem !== undefined)
+      throw new InstallError('verification-failed', `containerd restarted but ${problem}`);
     return { changed: change.after !== change.before, restarted: true, rolledBack: false, status };
   } catch (err) {
     if (change.after === change.before) throw err;
@@ -185,7 +233,10 @@ export async function applyChange(
     );
     await waitForContainerd(inst.address, running, opts.restartTimeoutMs, deps);
     deps.log.info({ path }, 'previous config restored and containerd running again');
-    const failure = err instanceof InstallError ? err : new InstallError('restart-failed', (err as Error).message);
+    const failure =
+      err instanceof InstallError
+        ? err
+        : new InstallError('restart-failed', (err as Error).message);
     failure.rolledBack = true;
     throw failure;
   }

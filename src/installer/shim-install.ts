@@ -1,19 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import * as z from 'zod';
 import type { Runtime } from '../catalog/runtimes.ts';
 import type { HostFs } from './host-fs.ts';
 import { InstallError } from './install-error.ts';
 import { ShimsManifestSchema, type ShippedRuntime } from './shims-manifest.ts';
-
-export interface InstalledShim {
-  runtime: Runtime;
-  version: string;
-  sha256: string;
-  /** Host path the config points at. */
-  path: string;
-  copied: boolean;
-}
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const CONTENT_DIR = /^[0-9a-f]{16}$/;
@@ -24,11 +16,17 @@ async function loadManifest(shimsDir: string) {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new InstallError('manifest-invalid', `cannot read the shims manifest ${file}: ${(err as Error).message}`);
+    throw new InstallError(
+      'manifest-invalid',
+      `cannot read the shims manifest ${file}: ${(err as Error).message}`,
+    );
   }
   const parsed = ShimsManifestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new InstallError('manifest-invalid', `${file} is not a shims manifest: ${z.prettifyError(parsed.error)}`);
+    throw new InstallError(
+      'manifest-invalid',
+      `${file} is not a shims manifest: ${z.prettifyError(parsed.error)}`,
+    );
   }
   return parsed.data;
 }
@@ -36,7 +34,8 @@ async function loadManifest(shimsDir: string) {
 async function verified(shimsDir: string, entry: ShippedRuntime): Promise<Buffer> {
   const file = `${shimsDir}/${entry.binary}`;
   const bytes = await readFile(file).catch(() => undefined);
-  if (bytes === undefined) throw new InstallError('runtime-not-shipped', `${file} is listed in the manifest but missing`);
+  if (bytes === undefined)
+    throw new InstallError('runtime-not-shipped', `${file} is listed in the manifest but missing`);
   const got = sha256(bytes);
   if (got !== entry.sha256) {
     throw new InstallError(
@@ -47,18 +46,26 @@ async function verified(shimsDir: string, entry: ShippedRuntime): Promise<Buffer
   return bytes;
 }
 
+export interface ShimPlan {
+  runtime: Runtime;
+  version: string;
+  sha256: string;
+  /** Host path the config points at, named after the content. */
+  path: string;
+  bytes: Buffer;
+}
+
 /**
- * Puts each runtime's binary on the node under a directory named after its content, so an
- * upgrade writes a new path instead of overwriting a shim that running pods still execute
- * ("text file busy"). Every binary is verified before the first byte reaches the node.
+ * Checks every requested binary against the manifest and decides where it goes, before a
+ * single byte reaches the node. Paths are named after the content, so an upgrade writes a
+ * new path instead of overwriting a shim that running pods still execute ("text file busy").
  */
-export async function installShims(
+export async function planShims(
   runtimes: readonly Runtime[],
   opts: { shimsDir: string; binDir: string },
-  fs: HostFs,
-): Promise<InstalledShim[]> {
+): Promise<ShimPlan[]> {
   const manifest = await loadManifest(opts.shimsDir);
-  const shipped = await Promise.all(
+  return Promise.all(
     runtimes.map(async (runtime) => {
       const entry = manifest.runtimes.find((r) => r.name === runtime.name);
       if (entry === undefined || entry.binary !== runtime.binary) {
@@ -67,27 +74,34 @@ export async function installShims(
           `this installer image does not ship runtime "${runtime.name}" (it ships ${manifest.runtimes.map((r) => r.name).join(', ') || 'none'})`,
         );
       }
-      return { runtime, entry, bytes: await verified(opts.shimsDir, entry) };
+      const bytes = await verified(opts.shimsDir, entry);
+      const path = `${opts.binDir}/${entry.sha256.slice(0, 16)}/${entry.binary}`;
+      return { runtime, version: entry.version, sha256: entry.sha256, path, bytes };
     }),
   );
-  if (!(await fs.ensureWritableDir(opts.binDir))) {
+}
+
+/** Copies planned binaries that are not on the node yet; returns the ones it wrote. */
+export async function copyShims(
+  plans: readonly ShimPlan[],
+  binDir: string,
+  fs: HostFs,
+): Promise<string[]> {
+  if (!(await fs.ensureWritableDir(binDir))) {
     throw new InstallError(
       'bin-dir-not-writable',
-      `${opts.binDir} is not writable on this node (read-only /opt, as on Flatcar or COS?); set the installer's --bin-dir to a writable directory on containerd's host`,
+      `${binDir} is not writable on this node (read-only /opt, as on Flatcar or COS?); set the installer's --bin-dir to a writable directory on containerd's host`,
     );
   }
-  const installed: InstalledShim[] = [];
-  for (const { runtime, entry, bytes } of shipped) {
-    const path = `${opts.binDir}/${entry.sha256.slice(0, 16)}/${entry.binary}`;
-    const present = await fs.readBytes(path);
-    const copied = present === undefined || sha256(present) !== entry.sha256;
-    if (copied) {
-      await fs.ensureWritableDir(`${opts.binDir}/${entry.sha256.slice(0, 16)}`);
-      await fs.writeAtomic(path, bytes, 0o755);
-    }
-    installed.push({ runtime, version: entry.version, sha256: entry.sha256, path, copied });
+  const written: string[] = [];
+  for (const plan of plans) {
+    const present = await fs.readBytes(plan.path);
+    if (present !== undefined && sha256(present) === plan.sha256) continue;
+    await fs.ensureWritableDir(dirname(plan.path));
+    await fs.writeAtomic(plan.path, plan.bytes, 0o755);
+    written.push(plan.path);
   }
-  return installed;
+  return written;
 }
 
 /**

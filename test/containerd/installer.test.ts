@@ -1,0 +1,342 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { criStatus, registeredHandlers } from '../../src/cri/runtime-status.ts';
+import { parseInstallReport, type InstallReport } from '../../src/installer/report.ts';
+import { runCommand } from '../support/run-command.ts';
+import { startSupervisedNode, type SupervisedNode } from '../support/supervised-node.ts';
+
+// The installer as it runs on a node: the real CLI in a child process, against a real
+// containerd kept alive by a supervisor, with the real wasmtime shim built from crates.io.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'bin/wasm-node-installer.js');
+const SHIM = 'containerd-shim-wasmtime-v1';
+
+let shimPath = '';
+let helloImage = '';
+let shims = '';
+let node: SupervisedNode | undefined;
+const scratch = mkdtempSync(join(tmpdir(), 'installer-test-'));
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+function shimsDir(name: string, corrupt = false): string {
+  const dir = join(scratch, name);
+  mkdirSync(dir, { recursive: true });
+  const bytes = readFileSync(shimPath);
+  writeFileSync(
+    join(dir, SHIM),
+    corrupt ? Buffer.concat([bytes, Buffer.from('tampered')]) : bytes,
+    { mode: 0o755 },
+  );
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({
+      schema: 'wasm-node.dev/shims/v1',
+      runtimes: [{ name: 'wasmtime', version: '0.1.0-test', binary: SHIM, sha256: sha256(bytes) }],
+    }),
+  );
+  return dir;
+}
+
+beforeAll(() => {
+  const build = (script: string) =>
+    execFileSync('bash', [join(ROOT, script)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+  shimPath = build('e2e/tools/build-wasm-shim.sh');
+  helloImage = build('e2e/wasm/build-hello-image.sh');
+  shims = shimsDir('good');
+}, 1_800_000);
+afterEach(async () => {
+  await node?.stop();
+  node = undefined;
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  report: InstallReport;
+  stderr: string;
+}
+
+async function installer(
+  n: SupervisedNode,
+  args: string[],
+  extra: { restartCommand?: string; shimsDir?: string; binDir?: string } = {},
+): Promise<Run> {
+  const log = join(n.dir, `termination-log-${Math.random().toString(36).slice(2)}`);
+  rmSync(log, { force: true });
+  const r = await runCommand(
+    process.execPath,
+    [
+      CLI,
+      ...args,
+      '--host-root',
+      '/',
+      '--containerd-socket',
+      n.socket,
+      '--bin-dir',
+      extra.binDir ?? n.binDir,
+      '--shims-dir',
+      extra.shimsDir ?? shims,
+      '--restart-command',
+      extra.restartCommand ?? n.restartCommand,
+      '--restart-timeout',
+      '60',
+      '--termination-log',
+      log,
+    ],
+    { timeoutMs: 180_000 },
+  );
+  const parsed = parseInstallReport(readFileSync(log, 'utf8'));
+  if (!parsed.ok) throw new Error(`${parsed.error}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return { code: r.code, report: parsed.report, stderr: r.stderr };
+}
+
+const handlers = async (n: SupervisedNode) => registeredHandlers(await criStatus(n.socket, 10_000));
+const binaries = (n: SupervisedNode) => (existsSync(n.binDir) ? readdirSync(n.binDir) : []);
+
+describe('install, re-run and uninstall on a real containerd', () => {
+  it('registers wasmtime through CRI, then re-runs as a no-op, then restores the file byte for byte', async () => {
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const pid0 = node.containerdPid();
+
+    const first = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(first.report).toMatchObject({
+      ok: true,
+      operation: 'install',
+      changed: true,
+      restarted: true,
+      flavour: 'containerd',
+    });
+    expect(first.report.runtimes).toEqual([
+      expect.objectContaining({ name: 'wasmtime', verified: true, version: '0.1.0-test' }),
+    ]);
+    expect(node.containerdPid()).not.toBe(pid0);
+    expect((await handlers(node)).get('wasmtime')).toBe('io.containerd.wasmtime.v1');
+    const patched = readFileSync(node.configPath, 'utf8');
+    expect(patched.startsWith(original)).toBe(true);
+    expect(readFileSync(`${node.configPath}.wasm-node.bak`, 'utf8')).toBe(original);
+    const installedShim = first.report.runtimes[0]?.path as string;
+    expect(installedShim.startsWith(`${node.binDir}/`)).toBe(true);
+    expect(sha256(readFileSync(installedShim))).toBe(sha256(readFileSync(shimPath)));
+
+    const pid1 = node.containerdPid();
+    const second = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(second.report).toMatchObject({ ok: true, changed: false, restarted: false });
+    expect(readFileSync(node.configPath, 'utf8')).toBe(patched);
+    expect(node.containerdPid()).toBe(pid1);
+
+    const removed = await installer(node, ['uninstall', '--runtimes', 'wasmtime']);
+    expect(removed.report).toMatchObject({
+      ok: true,
+      operation: 'uninstall',
+      changed: true,
+      restarted: true,
+    });
+    expect(readFileSync(node.configPath, 'utf8')).toBe(original);
+    expect((await handlers(node)).has('wasmtime')).toBe(false);
+    expect(binaries(node)).toEqual([]);
+  }, 300_000);
+
+  it('the installed shim runs a WASI module: ctr run with the installed binary prints the greeting', async () => {
+    node = await startSupervisedNode();
+    const { report } = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    const shim = report.runtimes[0]?.path as string;
+    const ctr = (args: string[]) =>
+      runCommand('ctr', ['--address', node!.socket, '--namespace', 'default', ...args], {
+        timeoutMs: 120_000,
+      });
+    expect((await ctr(['images', 'import', helloImage])).code).toBe(0);
+    // An absolute runtime is the binary itself: the same file the config's runtime_path names.
+    const run = await ctr([
+      'run',
+      '--rm',
+      '--runtime',
+      shim,
+      'localhost/wasm-hello:v1',
+      'hello-installed',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('Hello from WebAssembly');
+    expect(run.code).toBe(0);
+  }, 300_000);
+});
+
+describe('faults leave the node as it was', () => {
+  async function unchanged(n: SupervisedNode, original: string, pid: number | undefined) {
+    expect(readFileSync(n.configPath, 'utf8')).toBe(original);
+    expect(n.containerdPid()).toBe(pid);
+    expect(binaries(n)).toEqual([]);
+    expect((await handlers(n)).has('wasmtime')).toBe(false);
+  }
+
+  it('malformed config: refused with invalid-toml, nothing written, no restart', async () => {
+    node = await startSupervisedNode();
+    const pid = node.containerdPid();
+    // containerd already runs; the file on disk is then broken behind its back.
+    const broken = `${readFileSync(node.configPath, 'utf8')}[plugins\n`;
+    writeFileSync(node.configPath, broken);
+    const r = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(r.code).toBe(1);
+    expect(r.report.error?.code).toBe('invalid-toml');
+    await unchanged(node, broken, pid);
+  }, 120_000);
+
+  it('unknown runtime name: usage refused before touching the node', async () => {
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const r = await runCommand(
+      process.execPath,
+      [CLI, 'install', '--runtimes', 'wasmtim', '--host-root', '/'],
+      { timeoutMs: 30_000 },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/unknown runtime "wasmtim"; known runtimes: wasmtime/);
+    await unchanged(node, original, node.containerdPid());
+  }, 120_000);
+
+  it('checksum mismatch: refused with checksum-mismatch, no binary copied', async () => {
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const pid = node.containerdPid();
+    const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
+      shimsDir: shimsDir('corrupt', true),
+    });
+    expect(r.code).toBe(1);
+    expect(r.report.error?.code).toBe('checksum-mismatch');
+    expect(r.report.error?.message).toMatch(/manifest says [0-9a-f]{64}/);
+    await unchanged(node, original, pid);
+  }, 120_000);
+
+  it('containerd rejecting the new config: the drop-in that hides our handler is caught before the swap', async () => {
+    // On containerd 1.x an import replaces the whole CRI plugin table, silently dropping runtimes
+    // of the main file: the node's own `config dump` shows it, so nothing is written.
+    node = await startSupervisedNode();
+    const dropIn = join(node.dir, 'etc/containerd/cri.toml');
+    writeFileSync(
+      dropIn,
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n',
+    );
+    const original = `imports = ["${dropIn}"]\n${readFileSync(node.configPath, 'utf8')}`;
+    writeFileSync(node.configPath, original);
+    const r = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(r.report.error?.code).toBe('config-rejected');
+    expect(r.report.error?.message).toMatch(/handler "wasmtime" as missing/);
+    await unchanged(node, original, node.containerdPid());
+  }, 120_000);
+
+  it('restart failing after the swap: original bytes restored, containerd running again', async () => {
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const marker = join(node.dir, 'restart-failed-once');
+    // A service manager that fails the first restart (and leaves containerd stopped), then works.
+    const flaky = join(node.dir, 'bin/flaky-restart');
+    writeFileSync(
+      flaky,
+      `#!/bin/sh\nif [ ! -e ${marker} ]; then touch ${marker}; kill -TERM "$(cat ${node.dir}/run/containerd.pid)"; echo "unit failed" >&2; exit 1; fi\nexec ${node.restartCommand}\n`,
+      { mode: 0o755 },
+    );
+    const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
+      restartCommand: flaky,
+    });
+    expect(r.code).toBe(1);
+    expect(r.report).toMatchObject({
+      ok: false,
+      rolledBack: true,
+      error: { code: 'restart-failed' },
+    });
+    expect(readFileSync(node.configPath, 'utf8')).toBe(original);
+    expect((await handlers(node)).has('wasmtime')).toBe(false);
+    expect(binaries(node)).toEqual([]);
+  }, 240_000);
+
+  it('installer killed after the swap, then re-run: converges and verifies', async () => {
+    node = await startSupervisedNode();
+    const hang = join(node.dir, 'bin/hanging-restart');
+    writeFileSync(hang, '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'install',
+        '--runtimes',
+        'wasmtime',
+        '--host-root',
+        '/',
+        '--containerd-socket',
+        node.socket,
+        '--bin-dir',
+        node.binDir,
+        '--shims-dir',
+        shims,
+        '--restart-command',
+        hang,
+        '--termination-log',
+        join(node.dir, 'tl-killed'),
+      ],
+      { stdio: 'ignore' },
+    );
+    // Killed while it waits for the restart: the new config is in place, containerd not restarted.
+    const deadline = Date.now() + 60_000;
+    while (!readFileSync(node.configPath, 'utf8').includes('# BEGIN wasm-node-operator')) {
+      if (Date.now() > deadline) throw new Error('installer never swapped the config in');
+      await sleep(100);
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    execFileSync('pkill', ['-f', hang]);
+    const rerun = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(rerun.report).toMatchObject({ ok: true, restarted: true });
+    expect(rerun.report.runtimes[0]?.verified).toBe(true);
+    expect((await handlers(node)).get('wasmtime')).toBe('io.containerd.wasmtime.v1');
+  }, 240_000);
+
+  it('read-only bin dir: refused with bin-dir-not-writable, config untouched', async () => {
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const ro = join(node.dir, 'ro-opt');
+    mkdirSync(ro);
+    execFileSync('mount', ['--bind', ro, ro]);
+    execFileSync('mount', ['-o', 'remount,bind,ro', ro]);
+    try {
+      const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
+        binDir: join(ro, 'bin'),
+      });
+      expect(r.report.error?.code).toBe('bin-dir-not-writable');
+      expect(readFileSync(node.configPath, 'utf8')).toBe(original);
+    } finally {
+      execFileSync('umount', [ro]);
+    }
+  }, 120_000);
+
+  it('two installers at once: serialised by the host lock, one block, both succeed', async () => {
+    node = await startSupervisedNode();
+    const [a, b] = await Promise.all([
+      installer(node, ['install', '--runtimes', 'wasmtime']),
+      installer(node, ['install', '--runtimes', 'wasmtime']),
+    ]);
+    expect([a.report.ok, b.report.ok]).toEqual([true, true]);
+    expect([a.report.changed, b.report.changed].sort()).toEqual([false, true]);
+    expect(readFileSync(node.configPath, 'utf8').match(/# BEGIN wasm-node-operator/g)).toHaveLength(
+      1,
+    );
+  }, 240_000);
+});
