@@ -49,8 +49,8 @@ export async function waitForContainerd(
   deps: RestartDeps,
 ): Promise<{ inst: ContainerdInstance; status: RuntimeStatus }> {
   const deadline = deps.now() + timeoutMs;
-  let last = 'no containerd process yet';
   for (;;) {
+    let last: string;
     try {
       const inst = selectContainerd(await deps.containerds(), { socket: address });
       if (inst.pid === oldPid) {
