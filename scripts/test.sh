@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's test command (README; .ci/run runs exactly this). On a fresh machine it
+# installs what it needs: Debian packages, Node 24, npm dependencies, then every tool the
+# suite runs for real, and runs lint, type checks and all jest projects.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$SECONDS
+if [ "$(id -u)" != 0 ]; then
+  echo "the tests start containerd, a kubelet and privileged pods: run them as root" >&2
+  exit 1
+fi
+bash e2e/tools/ensure-packages.sh containerd runc containernetworking-plugins buildah wabt \
+  protobuf-compiler libseccomp-dev pkg-config build-essential busybox-static iptables \
+  iproute2 openssl jq util-linux
+eval "$(scripts/ensure-node.sh --export)"
+echo "node $(node --version), npm $(npm --version)" >&2
+npm ci --no-audit --no-fund --loglevel=error
+bash scripts/build-tools.sh
+npm run -s typecheck
+npm run -s lint
+npm run -s test:jest -- --ci "$@"
+echo "all tests passed in $((SECONDS - start))s" >&2
