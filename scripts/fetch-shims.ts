@@ -1,0 +1,23 @@
+// The installer image's shim stage: node scripts/fetch-shims.ts --arch amd64 --runtimes
+// wasmtime,spin --out /out/shims. Downloads and verifies what installer-image/versions.json pins.
+import { mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { fetchShims } from '../src/packaging/fetch-shims.ts';
+import { ARCHES, loadShimVersions, type Arch } from '../src/packaging/shim-versions.ts';
+
+const { values } = parseArgs({
+  options: { arch: { type: 'string' }, runtimes: { type: 'string' }, out: { type: 'string' } },
+});
+const arch = values.arch as Arch;
+if (!ARCHES.includes(arch) || !values.runtimes || !values.out) {
+  console.error(`usage: fetch-shims.ts --arch ${ARCHES.join('|')} --runtimes a,b --out DIR`);
+  process.exit(2);
+}
+await mkdir(values.out, { recursive: true });
+const manifest = await fetchShims({
+  versions: await loadShimVersions(),
+  arch,
+  runtimes: values.runtimes.split(','),
+  outDir: values.out,
+});
+for (const r of manifest.runtimes) console.log(`${r.binary} ${r.version} sha256:${r.sha256}`);

@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ShimsManifestSchema } from '../installer/shims-manifest.ts';
+import { fetchShims } from './fetch-shims.ts';
+import type { ShimVersions } from './shim-versions.ts';
+
+const exec = promisify(execFile);
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+const URL_WASMTIME = 'https://example.invalid/containerd-shim-wasmtime-x86_64-linux-musl.tar.gz';
+
+let work: string;
+let archive: Uint8Array;
+const SHIM_BYTES = '#!/bin/sh\necho fake shim\n';
+
+beforeEach(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'fetch-shims-test-'));
+  // Release archives may nest the binary in a directory; fetchShims finds it anywhere.
+  await mkdir(path.join(work, 'src/release'), { recursive: true });
+  await writeFile(path.join(work, 'src/release/containerd-shim-wasmtime-v1'), SHIM_BYTES);
+  await writeFile(path.join(work, 'src/release/README'), 'not the shim');
+  await exec('tar', ['-czf', path.join(work, 'shim.tar.gz'), '-C', path.join(work, 'src'), 'release']);
+  archive = new Uint8Array(await readFile(path.join(work, 'shim.tar.gz')));
+  await mkdir(path.join(work, 'out'));
+});
+afterEach(() => rm(work, { recursive: true, force: true }));
+
+function versions(sha: string | null, extra: Partial<ShimVersions['runtimes'][string]> = {}): ShimVersions {
+  const artifact = { url: URL_WASMTIME, sha256: sha, checksumSource: sha ? 'test' : 'MISSING: test' };
+  return {
+    schema: 'wasm-node.dev/shim-versions/v1',
+    note: '',
+    runtimes: {
+      wasmtime: { version: '9.9.9', release: 'https://example.invalid', artifacts: { amd64: artifact, arm64: artifact }, ...extra },
+    },
+  };
+}
+
+const served = (async (url: string | URL | Request) =>
+  String(url) === URL_WASMTIME ? new Response(archive) : new Response('not found', { status: 404 })) as typeof fetch;
+
+describe('fetchShims', () => {
+  it('verifies the archive, extracts the shim and writes the manifest the installer checks against', async () => {
+    const out = path.join(work, 'out');
+    await fetchShims({ versions: versions(sha256(archive)), arch: 'amd64', runtimes: ['wasmtime'], outDir: out, fetch: served });
+
+    const binary = path.join(out, 'containerd-shim-wasmtime-v1');
+    expect(await readFile(binary, 'utf8')).toBe(SHIM_BYTES);
+    expect((await stat(binary)).mode & 0o777).toBe(0o755);
+    const manifest = ShimsManifestSchema.parse(JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')));
+    expect(manifest.runtimes).toEqual([
+      { name: 'wasmtime', version: '9.9.9', binary: 'containerd-shim-wasmtime-v1', sha256: sha256(SHIM_BYTES) },
+    ]);
+  });
+
+  it('refuses an archive whose bytes do not match the pinned checksum and writes nothing', async () => {
+    const out = path.join(work, 'out');
+    const wrong = sha256('something else');
+    await expect(
+      fetchShims({ versions: versions(wrong), arch: 'amd64', runtimes: ['wasmtime'], outDir: out, fetch: served }),
+    ).rejects.toThrow(`has sha256 ${sha256(archive)}, pinned ${wrong}`);
+    await expect(stat(path.join(out, 'manifest.json'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(path.join(out, 'containerd-shim-wasmtime-v1'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses an artifact without a pinned checksum before downloading it', async () => {
+    let fetched = false;
+    const spy = (async () => ((fetched = true), new Response(archive))) as typeof fetch;
+    await expect(
+      fetchShims({ versions: versions(null), arch: 'arm64', runtimes: ['wasmtime'], outDir: work, fetch: spy }),
+    ).rejects.toThrow('wasmtime arm64: no pinned sha256');
+    expect(fetched).toBe(false);
+  });
+
+  it('refuses a runtime that needs a source build, and unknown runtimes', async () => {
+    const v = versions(sha256(archive), { buildFromSource: 'no upstream binary' });
+    await expect(
+      fetchShims({ versions: v, arch: 'amd64', runtimes: ['wasmtime'], outDir: work, fetch: served }),
+    ).rejects.toThrow('wasmtime: no upstream binary');
+    await expect(
+      fetchShims({ versions: v, arch: 'amd64', runtimes: ['wasmtim'], outDir: work, fetch: served }),
+    ).rejects.toThrow(/unknown runtime "wasmtim"/);
+  });
+});

@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { resolveRuntimes } from '../catalog/runtimes.ts';
+import { SHIMS_MANIFEST_SCHEMA, ShimsManifestSchema, type ShimsManifest } from '../installer/shims-manifest.ts';
+import type { Arch, ShimVersions } from './shim-versions.ts';
+
+const exec = promisify(execFile);
+
+export interface FetchShimsOptions {
+  versions: ShimVersions;
+  arch: Arch;
+  runtimes: readonly string[];
+  /** Receives the binaries and manifest.json: the installer's --shims-dir. */
+  outDir: string;
+  fetch?: typeof globalThis.fetch;
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * Downloads each runtime's release archive for one architecture, refuses it unless its bytes
+ * hash to the pinned sha256, extracts the shim binary and writes the manifest the installer
+ * checks binaries against. Fails on the first problem: an image is complete or not built.
+ */
+export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest> {
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const manifest: ShimsManifest = { schema: SHIMS_MANIFEST_SCHEMA, runtimes: [] };
+  for (const runtime of resolveRuntimes(opts.runtimes)) {
+    const entry = opts.versions.runtimes[runtime.name];
+    if (!entry) throw new Error(`${runtime.name}: no entry in the versions file`);
+    if (entry.buildFromSource) throw new Error(`${runtime.name}: ${entry.buildFromSource}`);
+    const artifact = entry.artifacts[opts.arch];
+    if (!artifact.sha256) {
+      throw new Error(`${runtime.name} ${opts.arch}: no pinned sha256 for ${artifact.url} (${artifact.checksumSource})`);
+    }
+    const response = await doFetch(artifact.url);
+    if (!response.ok) throw new Error(`${runtime.name}: GET ${artifact.url} answered ${response.status}`);
+    const archive = new Uint8Array(await response.arrayBuffer());
+    const actual = sha256(archive);
+    if (actual !== artifact.sha256) {
+      throw new Error(`${runtime.name}: ${artifact.url} has sha256 ${actual}, pinned ${artifact.sha256}`);
+    }
+    const binary = await extractBinary(archive, runtime.binary);
+    const target = path.join(opts.outDir, runtime.binary);
+    await copyFile(binary.path, target);
+    await chmod(target, 0o755);
+    await binary.cleanup();
+    manifest.runtimes.push({ name: runtime.name, version: entry.version, binary: runtime.binary, sha256: binary.sha256 });
+  }
+  const checked = ShimsManifestSchema.parse(manifest);
+  await writeFile(path.join(opts.outDir, 'manifest.json'), `${JSON.stringify(checked, null, 2)}\n`);
+  return checked;
+}
+
+/** Unpacks a .tar.gz and finds the one file named `name` anywhere in it. */
+async function extractBinary(
+  archive: Uint8Array,
+  name: string,
+): Promise<{ path: string; sha256: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'fetch-shims-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await writeFile(path.join(dir, 'archive.tar.gz'), archive);
+    await exec('tar', ['-xzf', 'archive.tar.gz', '--no-same-owner', '-C', dir], { cwd: dir });
+    const found = (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+      (e) => e.isFile() && e.name === name,
+    );
+    if (found.length !== 1) throw new Error(`the archive holds ${found.length} files named ${name}, expected 1`);
+    const file = path.join(found[0]!.parentPath, name);
+    return { path: file, sha256: sha256(await readFile(file)), cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
