@@ -65,7 +65,7 @@ async function extractBinary(
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await writeFile(path.join(dir, 'archive.tar.gz'), archive);
-    await exec('tar', ['-xzf', 'archive.tar.gz', '--no-same-owner', '-C', dir], { cwd: dir });
+    await exec('tar', ['-xzf', 'archive.tar.gz', '-C', dir], { cwd: dir });
     const found = (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
       (e) => e.isFile() && e.name === name,
     );
