@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Tears the test cluster down (npm run cluster:down) and undoes its host changes: stops every
 # process it started (by PID file, plus containerd shims and pod processes, which outlive
 # containerd by design), removes pod sandboxes, mounts, network namespaces, the bridge, the
@@ -15,15 +16,15 @@ problem() { log "ERROR: $*"; problems=$((problems + 1)); }
 netns=$(grep -hoE '/(var/)?run/netns/cni-[0-9a-f-]+' \
   "$RUN"/containerd/io.containerd.runtime.v2.task/k8s.io/*/config.json 2>/dev/null | sort -u || true)
 
-stop_daemon kubelet
+stop_daemons kubelet
 if alive containerd && timeout 5 ctr --address "$SOCK" version >/dev/null 2>&1 && [ -x "$BIN/crictl" ]; then
   # Through CRI so containerd runs CNI DEL, removes the netns and releases the pod IPs.
   timeout 120 "$BIN/crictl" --timeout 60s rmp --all --force >/dev/null 2>&1 \
     || log "warning: crictl rmp --all failed; falling back to killing pod processes"
 fi
-for c in "${CONTROL_PLANE[@]}"; do stop_daemon "$c"; done
-stop_daemon containerd-supervisor
-stop_daemon containerd
+stop_daemons "${CONTROL_PLANE[@]}"
+stop_daemons containerd-supervisor
+stop_daemons containerd # only still there when its supervisor had died
 
 pids_of_ours() { # shims serving our containerd, and anything still in the kubelet's pod cgroups
   local p
@@ -62,6 +63,7 @@ if [ -f "$W/host-state" ]; then
     case "$what" in
       sysctl) sysctl -q -w "$name=$value" || problem "cannot restore $name=$value" ;;
       created) rm -rf --one-file-system "$name" ;;
+      created-shared) rmdir "$name" 2>/dev/null || true ;;
     esac
   done < "$W/host-state"
 fi

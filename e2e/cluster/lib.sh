@@ -1,5 +1,5 @@
+# shellcheck shell=bash source-path=SCRIPTDIR disable=SC2034 # (the settings are for the sourcing scripts)
 # Shared settings and helpers of the local cluster scripts. Sourced, not run.
-# shellcheck source=../tools/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,9 +15,12 @@ CNI_NETWORK=wasm-e2e BRIDGE=wasme2e0 POD_SUBNET=10.244.0.0/24 SERVICE_RANGE=10.9
 # What up records and down restores: the kubelet rewrites the first three at start
 # (setupKernelTunables), the CNI bridge plugin (isGateway) switches on forwarding.
 HOST_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward)
-# Paths outside the work dir that the kubelet creates (hard-coded in 1.34).
+# Paths outside the work dir that the kubelet creates (hard-coded in 1.34), and directories
+# containerd and the CNI plugins create that other containerds on the machine may use too
+# (removed only when empty), children before parents.
 HOST_PATHS=(/var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers)
-# Order matters for down: the kubelet first so it recreates nothing, etcd last.
+HOST_SHARED_DIRS=(/var/lib/cni/results /var/lib/cni /run/netns)
+# The Kubernetes processes; containerd and its supervisor are handled on their own.
 CONTROL_PLANE=(kubelet kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 die() { log "ERROR: $*"; exit 1; }
@@ -39,23 +42,37 @@ start_daemon() { # NAME CMD... ; detached from this shell's session so it outliv
   local name=$1; shift
   mkdir -p "$LOGD" "$RUN"
   # In a non-interactive shell a background job is no process-group leader, so setsid execs
-  # in place and $! is the daemon itself.
-  setsid "$@" >>"$LOGD/$name.log" 2>&1 </dev/null &
+  # in place and $! is the daemon itself. LOG_FD is closed too: a daemon holding the caller's
+  # stderr open would make `cluster:up | tee` (or a test runner reading it) wait forever.
+  setsid "$@" >>"$LOGD/$name.log" 2>&1 </dev/null {LOG_FD}>&- &
   echo $! > "$(pidfile "$name")"
 }
 
-stop_pid() { # PID [GRACE_SECONDS]
-  local pid=$1 grace=${2:-20} i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < grace * 10; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  log "pid $pid ignored SIGTERM for ${grace}s; killing it"
-  kill -KILL "$pid" 2>/dev/null || true
+# Zombies count as gone: orphans are reaped by PID 1, which on these VMs takes a second or two.
+any_alive() {
+  local p state
+  for p in "$@"; do
+    state=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1)
+    [ -n "$state" ] && [ "$state" != Z ] && return 0
+  done
+  return 1
 }
 
-stop_daemon() { # NAME [GRACE_SECONDS]
-  local pid
-  if pid=$(pid_of "$1"); then log "stopping $1 (pid $pid)"; stop_pid "$pid" "${2:-20}"; fi
-  rm -f "$(pidfile "$1")"
+stop_daemons() { # NAME... ; SIGTERM to all at once, SIGKILL to whatever still runs after 20 s
+  local name pid pids=() i
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      log "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+    fi
+    rm -f "$(pidfile "$name")"
+  done
+  for ((i = 0; i < 200; i++)); do
+    any_alive "${pids[@]}" || return 0
+    sleep 0.1
+  done
+  log "still running 20s after SIGTERM, killing: ${pids[*]}"
+  kill -KILL "${pids[@]}" 2>/dev/null || true
 }
 
 log_tail() { # NAME

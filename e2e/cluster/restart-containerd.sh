@@ -18,7 +18,7 @@ fail() {
 ours() { tr '\0' ' ' 2>/dev/null < "/proc/$1/cmdline" | grep -qF "$W"; }
 
 sup=$(cat "$W/run/containerd-supervisor.pid" 2>/dev/null || true)
-[ -n "$sup" ] && ours "$sup" || fail "the containerd supervisor of $W is not running"
+if [ -z "$sup" ] || ! ours "$sup"; then fail "the containerd supervisor of $W is not running"; fi
 old=$(cat "$pidfile" 2>/dev/null || true)
 if [ -n "$old" ] && ours "$old"; then
   kill -TERM "$old"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Brings up the single-node test cluster (npm run cluster:up): etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, a supervised containerd 1.6 (Debian), kubelet and a
 # CNI bridge, all state in $WASM_NODE_CLUSTER_DIR (default /var/lib/wasm-node-e2e).
@@ -55,6 +56,7 @@ record_host_state() { # once per cluster lifetime, so a re-run after a crash kee
   {
     for s in "${HOST_SYSCTLS[@]}"; do echo "sysctl $s $(sysctl -n "$s")"; done
     for p in "${HOST_PATHS[@]}"; do [ -e "$p" ] || echo "created $p"; done
+    for p in "${HOST_SHARED_DIRS[@]}"; do [ -e "$p" ] || echo "created-shared $p"; done
   } > "$W/host-state.tmp"
   mv "$W/host-state.tmp" "$W/host-state"
 }
@@ -80,7 +82,8 @@ install_helpers() {
 write_cluster_json() {
   jq -n --arg w "$W" --arg kc "$KUBECONFIG_ADMIN" --arg server "https://127.0.0.1:$APISERVER_PORT" \
     --arg node "$NODE_NAME" --arg sock "$SOCK" --arg kubectl "$KUBECTL" --arg crictl "$CRICTL" \
-    --arg k8sbin "$K8S_BIN" '{workDir: $w, kubeconfig: $kc, server: $server, nodeName: $node,
+    --arg k8sbin "$K8S_BIN" --arg bridge "$BRIDGE" --arg net "$CNI_NETWORK" \
+    '{workDir: $w, kubeconfig: $kc, server: $server, nodeName: $node, bridge: $bridge, cniNetwork: $net,
       containerdSocket: $sock, containerdConfig: ($w + "/etc/containerd/config.toml"),
       containerdLog: ($w + "/log/containerd.log"), restartContainerd: ($w + "/bin/restart-containerd"),
       kubectl: $kubectl, crictl: $crictl, kubernetesBinDir: $k8sbin}' > "$W/cluster.json"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The cluster's own images, from Debian's busybox-static: localhost/pause:local (the CRI
 # sandbox image: sleeps until SIGTERM) and localhost/busybox:local. Archives are reused while
 # they exist. Usage: base-images.sh OUT_DIR  -> OUT_DIR/pause.tar, OUT_DIR/busybox.tar

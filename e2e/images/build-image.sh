@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds an OCI image archive from a root filesystem directory, offline (buildah FROM scratch,
 # vfs storage in a throwaway dir, so parallel builds never share state and nothing piles up).
 # Usage: build-image.sh [--env K=V]... [--cmd JSON] [--os OS] [--arch ARCH] [--workdir DIR]

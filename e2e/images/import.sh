@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Imports OCI image archives (from build-image.sh) into the CRI namespace (k8s.io) of a
 # containerd, by default the local cluster's. Pods use them with imagePullPolicy: Never.
 # Usage: import.sh [--address SOCKET] ARCHIVE.tar...

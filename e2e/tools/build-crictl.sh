@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds crictl (CRI client, used to check runtime handlers) from the Go module proxy; prints
 # the bin dir. Debian bookworm has no cri-tools package.
 source "$(dirname "$0")/lib.sh"

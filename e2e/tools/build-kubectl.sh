@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds kubectl at the cluster's Kubernetes version from the Go module proxy; prints the bin dir.
 # A separate cache entry from build-kubernetes.sh so the server build (and its cache key) stays
 # as it is; it shares the Go build cache, so after that build it takes about a minute.

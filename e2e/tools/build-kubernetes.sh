@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds a pinned Kubernetes (apiserver, controller-manager, scheduler, kubelet) and etcd
 # from the Go module proxy. Prints the bin dir.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Installs the Debian packages the local cluster needs; only missing ones, so a prepared
 # machine makes no apt call at all. Usage: ensure-packages.sh PACKAGE...
 source "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash source-path=SCRIPTDIR
 # Shared helpers for the tool-build scripts. Sourced, not run.
 set -euo pipefail
 

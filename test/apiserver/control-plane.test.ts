@@ -1,14 +1,14 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
+import { loadKubeConfig } from '../support/kube.ts';
 import { processesReferencing } from '../support/processes.ts';
 import { kubernetesBinDir } from '../support/tools.ts';
 import { waitFor } from '../support/wait.ts';
 
 function clients(cp: ControlPlane): { core: CoreV1Api; batch: BatchV1Api } {
-  const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
+  const kc = loadKubeConfig(cp.kubeconfigPath);
   return { core: kc.makeApiClient(CoreV1Api), batch: kc.makeApiClient(BatchV1Api) };
 }
 
