@@ -153,8 +153,10 @@ export async function runOperation(
  */
 export function terminationMessage(report: InstallReport): string {
   const full = JSON.stringify(report);
-  if (full.length <= 4000 || report.error === undefined) return full;
-  const room = Math.max(200, report.error.message.length - (full.length - 4000));
+  const excess = Buffer.byteLength(full) - 4000;
+  if (excess <= 0 || report.error === undefined) return full;
+  // Cutting characters by the byte excess is enough: a character is at least one byte.
+  const room = Math.max(200, report.error.message.length - excess);
   return JSON.stringify({
     ...report,
     error: { ...report.error, message: report.error.message.slice(0, room) },
