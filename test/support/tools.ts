@@ -31,3 +31,7 @@ export function kubernetesBinDir(): Promise<string> {
 export async function kubectlPath(): Promise<string> {
   return path.join(await toolBinDir('build-kubectl.sh'), 'kubectl');
 }
+
+export async function helmPath(): Promise<string> {
+  return path.join(await toolBinDir('build-helm.sh'), 'helm');
+}
