@@ -11,10 +11,11 @@ require_root
 problems=0
 problem() { log "ERROR: $*"; problems=$((problems + 1)); }
 
-# Network namespaces of our sandboxes, read before containerd's state dir goes away; used only
-# if containerd cannot remove them itself (crash).
-netns=$(grep -hoE '/(var/)?run/netns/cni-[0-9a-f-]+' \
-  "$RUN"/containerd/io.containerd.runtime.v2.task/k8s.io/*/config.json 2>/dev/null | sort -u || true)
+# Container IDs and network namespaces of our sandboxes, read before containerd's state dir
+# goes away; used only if containerd cannot clean up itself (crash).
+tasks=$RUN/containerd/io.containerd.runtime.v2.task/k8s.io
+ids=$(ls "$tasks" 2>/dev/null || true)
+netns=$(grep -hoE '/(var/)?run/netns/cni-[0-9a-f-]+' "$tasks"/*/config.json 2>/dev/null | sort -u || true)
 
 stop_daemons kubelet
 if alive containerd && timeout 5 ctr --address "$SOCK" version >/dev/null 2>&1 && [ -x "$BIN/crictl" ]; then
@@ -34,10 +35,10 @@ pids_of_ours() { # shims serving our containerd, and anything still in the kubel
   find /sys/fs/cgroup -path '*/kubepods*' -name cgroup.procs -exec cat {} + 2>/dev/null
 }
 for ((i = 0; i < 50; i++)); do
-  pids=$(pids_of_ours | sort -u)
-  [ -z "$pids" ] && break
+  leftover=$(pids_of_ours | sort -u)
+  [ -z "$leftover" ] && break
   # shellcheck disable=SC2086 # one PID per word
-  kill -KILL $pids 2>/dev/null || true
+  kill -KILL $leftover 2>/dev/null || true
   sleep 0.1
 done
 [ -z "$(pids_of_ours)" ] || problem "processes survived SIGKILL: $(pids_of_ours | tr '\n' ' ')"
@@ -56,7 +57,10 @@ done
 find /sys/fs/cgroup -depth -type d -path '*/kubepods*' -exec rmdir {} + 2>/dev/null || true
 [ -z "$(find /sys/fs/cgroup -type d -name 'kubepods*' 2>/dev/null)" ] || problem "kubepods cgroups remain"
 if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link del "$BRIDGE" || problem "cannot delete bridge $BRIDGE"; fi
+# CNI result cache (libcni's, shared by every containerd on the machine): our network's, and
+# the loopback entries of our sandboxes.
 rm -f /var/lib/cni/results/"$CNI_NETWORK"-*
+for id in $ids; do rm -f "/var/lib/cni/results/cni-loopback-$id-lo"; done
 
 if [ -f "$W/host-state" ]; then
   while read -r what name value; do

@@ -14,7 +14,7 @@ import { waitFor } from '../../test/support/wait.ts';
 const enabled = process.env.WASM_NODE_E2E_TEARDOWN === '1';
 
 /** Starts a long-running pod, so down has a container, a shim, mounts and a netns to remove. */
-async function startSleeper(cluster: ClusterInfo): Promise<{ netns: string }> {
+async function startSleeper(cluster: ClusterInfo): Promise<{ sandbox: string; netns: string }> {
   const core = loadKubeConfig(cluster.kubeconfig).makeApiClient(CoreV1Api);
   await core.createNamespacedPod({
     namespace: 'default',
@@ -47,7 +47,7 @@ async function startSleeper(cluster: ClusterInfo): Promise<{ netns: string }> {
   };
   const netns = inspect.info.runtimeSpec.linux.namespaces.find((n) => n.type === 'network')?.path;
   if (!netns) throw new Error(`sandbox ${sandbox} has no network namespace path`);
-  return { netns };
+  return { sandbox, netns };
 }
 
 /** Lines of $WORKDIR/host-state: what up recorded before changing the host. */
@@ -86,7 +86,7 @@ function killEverything(workDir: string): void {
     'leaves no process and no host change behind after %s',
     async (_, crash) => {
       const cluster = await ensureCluster();
-      const { netns } = await startSleeper(cluster);
+      const { sandbox, netns } = await startSleeper(cluster);
       const recorded = recordedHostState(cluster.workDir);
       expect(recorded.sysctls.size).toBeGreaterThan(0);
       if (crash) killEverything(cluster.workDir);
@@ -105,9 +105,11 @@ function killEverything(workDir: string): void {
         expect(`${name}=${sysctl(name)}`).toBe(`${name}=${value}`);
       expect(recorded.created.filter((p) => existsSync(p))).toEqual([]);
       const cniResults = existsSync('/var/lib/cni/results')
-        ? readdirSync('/var/lib/cni/results').filter((f) => f.startsWith(`${cluster.cniNetwork}-`))
+        ? readdirSync('/var/lib/cni/results')
         : [];
-      expect(cniResults).toEqual([]);
+      expect(
+        cniResults.filter((f) => f.startsWith(`${cluster.cniNetwork}-`) || f.includes(sandbox)),
+      ).toEqual([]);
       expect(existsSync(path.join(cluster.workDir, 'run'))).toBe(false);
     },
     10 * 60_000,
