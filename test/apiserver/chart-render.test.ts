@@ -90,7 +90,7 @@ describe('helm chart rendering', () => {
     expect(rules(objects, 'ClusterRole')).toEqual([
       { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-      { apiGroups: ['node.k8s.io'], resources: ['runtimeclasses'], verbs: ['list', 'patch', 'delete'] },
+      { apiGroups: ['node.k8s.io'], resources: ['runtimeclasses'], verbs: ['list', 'create', 'patch', 'delete'] },
     ]);
     expect(rules(objects, 'Role', 'wasm-node-operator')).toEqual([
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['list', 'watch', 'create', 'delete'] },
