@@ -8,7 +8,7 @@ import { buildInstallerJob } from '../../src/operator/job-builder.ts';
 import { buildRuntimeClass } from '../../src/operator/runtime-class-builder.ts';
 import { run } from '../support/command.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
-import { CHART_DIR, helm, renderChart } from '../support/helm.ts';
+import { CHART_DIR, helm } from '../support/helm.ts';
 import { repoPath } from '../support/repo.ts';
 import { kubectlPath } from '../support/tools.ts';
 import { waitFor } from '../support/wait.ts';
