@@ -37,5 +37,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 function describe(err: unknown): string {
   if (err instanceof ConfigError) return `${err.message} [${err.code}]`;
-  return err instanceof Error ? err.message : String(err);
+  // Not `instanceof Error`: errors from Node's own modules may come from another realm.
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
 }
