@@ -11,13 +11,18 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { criStatus, registeredHandlers } from '../../src/cri/runtime-status.ts';
 import { parseInstallReport, type InstallReport } from '../../src/installer/report.ts';
 import { runCommand } from '../support/run-command.ts';
-import { startSupervisedNode, type SupervisedNode } from '../support/supervised-node.ts';
+import { containerdBuilds, type ContainerdBuild } from '../support/containerd-builds.ts';
+import {
+  nodeConfigV3,
+  startSupervisedNode,
+  type SupervisedNode,
+} from '../support/supervised-node.ts';
 
 // The installer as it runs on a node: the real CLI in a child process, against a real
 // containerd kept alive by a supervisor, with the real wasmtime shim built from crates.io.
@@ -176,6 +181,30 @@ describe('install, re-run and uninstall on a real containerd', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('Hello from WebAssembly');
     expect(run.code).toBe(0);
+  }, 300_000);
+});
+
+describe('containerd 2.x with a version 3 config', () => {
+  it('installs into the v3 runtime plugin, verifies through CRI, and uninstalls byte for byte', async () => {
+    const v2 = containerdBuilds().find((b) => b.major === 2) as ContainerdBuild;
+    node = await startSupervisedNode({
+      config: nodeConfigV3,
+      containerdBin: dirname(v2.containerd),
+    });
+    const original = readFileSync(node.configPath, 'utf8');
+    const { report } = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(report).toMatchObject({
+      ok: true,
+      restarted: true,
+      runtimes: [{ name: 'wasmtime', verified: true }],
+    });
+    expect(readFileSync(node.configPath, 'utf8')).toContain(
+      '[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.wasmtime]',
+    );
+    expect((await handlers(node)).get('wasmtime')).toBe('io.containerd.wasmtime.v1');
+    const removed = await installer(node, ['uninstall']);
+    expect(removed.report.ok).toBe(true);
+    expect(readFileSync(node.configPath, 'utf8')).toBe(original);
   }, 300_000);
 });
 

@@ -65,8 +65,40 @@ async function waitFor(
   }
 }
 
+/** A version 3 config (containerd 2.x) with the same VM settings. */
+export function nodeConfigV3(dir: string): string {
+  const rt = "plugins.'io.containerd.cri.v1.runtime'";
+  return `version = 3
+root = '${dir}/var/lib/containerd'
+state = '${dir}/run/containerd/state'
+[grpc]
+  address = '${dir}/run/containerd/containerd.sock'
+[ttrpc]
+  address = '${dir}/run/containerd/containerd.sock.ttrpc'
+[${rt}]
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [${rt}.containerd]
+    default_runtime_name = 'runc'
+    [${rt}.containerd.runtimes.runc]
+      runtime_type = 'io.containerd.runc.v2'
+      [${rt}.containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [${rt}.cni]
+    bin_dir = '/usr/lib/cni'
+    conf_dir = '${dir}/etc/cni/net.d'
+[plugins.'io.containerd.grpc.v1.cri']
+  stream_server_address = '127.0.0.1'
+  stream_server_port = '0'
+`;
+}
+
 export async function startSupervisedNode(
-  opts: { config?: (dir: string) => string } = {},
+  opts: {
+    config?: (dir: string) => string;
+    /** Directory of the containerd release to supervise (default: containerd on PATH, Debian's). */
+    containerdBin?: string;
+  } = {},
 ): Promise<SupervisedNode> {
   const dir = mkdtempSync(join(tmpdir(), 'wasm-node-'));
   for (const d of ['bin', 'etc/containerd', 'run/containerd', 'log', 'opt'])
@@ -84,9 +116,11 @@ export async function startSupervisedNode(
       return '(no log)';
     }
   };
+  const path = [opts.containerdBin, process.env['PATH']].filter(Boolean).join(':');
   const supervisor = spawn('bash', [join(dir, 'bin/containerd-supervisor')], {
     detached: true,
     stdio: 'ignore',
+    env: { ...process.env, PATH: path },
   });
   supervisor.unref();
   writeFileSync(join(dir, 'run/containerd-supervisor.pid'), String(supervisor.pid));
