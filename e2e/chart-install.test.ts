@@ -28,10 +28,17 @@ let kubectl: Kubectl;
 let healthPort: number;
 
 async function diagnostics(): Promise<string> {
-  const describe = await kubectl(['describe', 'pods', '-n', NAMESPACE]).catch((e: Error) => e.message);
-  const logs = await kubectl(['logs', '-n', NAMESPACE, '-l', 'app.kubernetes.io/name=wasm-node-operator', '--tail=30']).catch(
+  const describe = await kubectl(['describe', 'pods', '-n', NAMESPACE]).catch(
     (e: Error) => e.message,
   );
+  const logs = await kubectl([
+    'logs',
+    '-n',
+    NAMESPACE,
+    '-l',
+    'app.kubernetes.io/name=wasm-node-operator',
+    '--tail=30',
+  ]).catch((e: Error) => e.message);
   return `${describe}\n--- operator logs ---\n${logs}`;
 }
 
@@ -44,21 +51,33 @@ beforeAll(async () => {
   const images = await mkdtemp(path.join(os.tmpdir(), 'chart-e2e-images-'));
   try {
     const archive = path.join(images, 'operator.tar');
-    await run('bash', [repoPath('e2e/images/build-operator-image.sh'), archive], { timeoutMs: 10 * 60_000 });
-    await run('bash', [repoPath('e2e/images/import.sh'), '--address', cluster.containerdSocket, archive], { timeoutMs: 5 * 60_000 });
+    await run('bash', [repoPath('e2e/images/build-operator-image.sh'), archive], {
+      timeoutMs: 10 * 60_000,
+    });
+    await run(
+      'bash',
+      [repoPath('e2e/images/import.sh'), '--address', cluster.containerdSocket, archive],
+      { timeoutMs: 5 * 60_000 },
+    );
   } finally {
     await rm(images, { recursive: true, force: true });
   }
 
   // Helm needs the namespace before the release; labelled as docs/user-guide.md says.
   await core.createNamespace({
-    body: { metadata: { name: NAMESPACE, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+    body: {
+      metadata: { name: NAMESPACE, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+    },
   });
   await kc.makeApiClient(CoordinationV1Api).createNamespacedLease({
     namespace: NAMESPACE,
     body: {
       metadata: { name: LEASE },
-      spec: { holderIdentity: 'another-operator', leaseDurationSeconds: 3600, renewTime: new Date() as never },
+      spec: {
+        holderIdentity: 'another-operator',
+        leaseDurationSeconds: 3600,
+        renewTime: new Date() as never,
+      },
     },
   });
   [healthPort] = (await freePorts(1)) as [number];
@@ -66,59 +85,71 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!core) return;
-  await helm(['uninstall', RELEASE, '--wait'], { namespace: NAMESPACE, kubeconfig: cluster.kubeconfig });
+  await helm(['uninstall', RELEASE, '--wait'], {
+    namespace: NAMESPACE,
+    kubeconfig: cluster.kubeconfig,
+  });
   await core.deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
 }, 120_000);
 
 describe('helm install into the local cluster', () => {
-  it('runs the operator pod to Ready with the chart defaults for security and RBAC', async () => {
-    const apiserver = new URL(cluster.server);
-    const installed = await helm(['install', RELEASE, CHART_DIR], {
-      namespace: NAMESPACE,
-      kubeconfig: cluster.kubeconfig,
-      values: {
-        image: { repository: 'localhost/wasm-node-operator', tag: 'e2e', pullPolicy: 'Never' },
-        installerImage: { repository: 'localhost/wasm-node-installer', tag: 'e2e' },
-        // The local cluster has no kube-proxy: the pod reaches the apiserver on the host.
-        hostNetwork: true,
-        env: [
-          { name: 'KUBERNETES_SERVICE_HOST', value: apiserver.hostname },
-          { name: 'KUBERNETES_SERVICE_PORT', value: apiserver.port },
-        ],
-        config: {
-          runtimes: ['wasmtime'],
-          server: { port: healthPort },
-          leaderElection: { leaseName: LEASE },
-          installer: { imagePullPolicy: 'Never' },
+  it(
+    'runs the operator pod to Ready with the chart defaults for security and RBAC',
+    async () => {
+      const apiserver = new URL(cluster.server);
+      const installed = await helm(['install', RELEASE, CHART_DIR], {
+        namespace: NAMESPACE,
+        kubeconfig: cluster.kubeconfig,
+        values: {
+          image: { repository: 'localhost/wasm-node-operator', tag: 'e2e', pullPolicy: 'Never' },
+          installerImage: { repository: 'localhost/wasm-node-installer', tag: 'e2e' },
+          // The local cluster has no kube-proxy: the pod reaches the apiserver on the host.
+          hostNetwork: true,
+          env: [
+            { name: 'KUBERNETES_SERVICE_HOST', value: apiserver.hostname },
+            { name: 'KUBERNETES_SERVICE_PORT', value: apiserver.port },
+          ],
+          config: {
+            runtimes: ['wasmtime'],
+            server: { port: healthPort },
+            leaderElection: { leaseName: LEASE },
+            installer: { imagePullPolicy: 'Never' },
+          },
         },
-      },
-    });
-    expect(installed.stderr).toBe('');
-    expect(installed.stdout).toContain('kubectl annotate node <NODE> wasm-node=true');
+      });
+      expect(installed.stderr).toBe('');
+      expect(installed.stdout).toContain('kubectl annotate node <NODE> wasm-node=true');
 
-    const apps = loadKubeConfig(cluster.kubeconfig).makeApiClient(AppsV1Api);
-    const name = `${RELEASE}-wasm-node-operator`;
-    await waitFor(
-      'the operator Deployment to be available',
-      async () => (await apps.readNamespacedDeployment({ name, namespace: NAMESPACE })).status?.availableReplicas === 1,
-      { timeoutMs: 120_000, intervalMs: 1000, diagnostics },
-    );
+      const apps = loadKubeConfig(cluster.kubeconfig).makeApiClient(AppsV1Api);
+      const name = `${RELEASE}-wasm-node-operator`;
+      await waitFor(
+        'the operator Deployment to be available',
+        async () =>
+          (await apps.readNamespacedDeployment({ name, namespace: NAMESPACE })).status
+            ?.availableReplicas === 1,
+        { timeoutMs: 120_000, intervalMs: 1000, diagnostics },
+      );
 
-    const pods = await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'app.kubernetes.io/name=wasm-node-operator' });
-    expect(pods.items).toHaveLength(1);
-    const pod = pods.items[0] as V1Pod;
-    expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-    expect(pod.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+      const pods = await core.listNamespacedPod({
+        namespace: NAMESPACE,
+        labelSelector: 'app.kubernetes.io/name=wasm-node-operator',
+      });
+      expect(pods.items).toHaveLength(1);
+      const pod = pods.items[0] as V1Pod;
+      expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(pod.status?.containerStatuses?.[0]?.restartCount).toBe(0);
 
-    // On the host network its health port is this machine's: the caches synced through RBAC...
-    const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
-    expect(ready.status).toBe(200);
-    // ...and it stands by: not the leader, the lease untouched.
-    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-    expect(metrics).toMatch(/^wasm_node_operator_leader 0$/m);
-    const lease = await loadKubeConfig(cluster.kubeconfig)
-      .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ name: LEASE, namespace: NAMESPACE });
-    expect(lease.spec?.holderIdentity).toBe('another-operator');
-  }, 5 * 60_000);
+      // On the host network its health port is this machine's: the caches synced through RBAC...
+      const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      expect(ready.status).toBe(200);
+      // ...and it stands by: not the leader, the lease untouched.
+      const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+      expect(metrics).toMatch(/^wasm_node_operator_leader 0$/m);
+      const lease = await loadKubeConfig(cluster.kubeconfig)
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: LEASE, namespace: NAMESPACE });
+      expect(lease.spec?.holderIdentity).toBe('another-operator');
+    },
+    5 * 60_000,
+  );
 });

@@ -19,7 +19,9 @@ interface JsonSchema {
 
 /** Property paths of a JSON schema, e.g. ["optIn", "optIn.annotation", ...]; follows local $refs. */
 function paths(schema: JsonSchema, root: JsonSchema = schema, prefix = ''): string[] {
-  const resolved = schema.$ref ? root.definitions?.[schema.$ref.replace('#/definitions/', '')] ?? {} : schema;
+  const resolved = schema.$ref
+    ? (root.definitions?.[schema.$ref.replace('#/definitions/', '')] ?? {})
+    : schema;
   return Object.entries(resolved.properties ?? {}).flatMap(([key, sub]) => [
     `${prefix}${key}`,
     ...paths(sub, root, `${prefix}${key}.`),
@@ -31,16 +33,27 @@ const CHART_OWNED = ['namespace', 'installer.image'];
 
 describe('chart config values', () => {
   it('have exactly the fields of the operator ConfigSchema', async () => {
-    const valuesSchema = JSON.parse(await readFile(chart('values.schema.json'), 'utf8')) as JsonSchema;
-    const operator = z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+    const valuesSchema = JSON.parse(
+      await readFile(chart('values.schema.json'), 'utf8'),
+    ) as JsonSchema;
+    const operator = z.toJSONSchema(ConfigSchema, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as JsonSchema;
     const expected = paths(operator).filter((p) => !CHART_OWNED.includes(p));
     expect(paths(valuesSchema.properties!.config!, valuesSchema).sort()).toEqual(expected.sort());
   });
 
   it('default to the operator defaults', async () => {
-    const values = load(await readFile(chart('values.yaml'), 'utf8')) as { config: Record<string, unknown> };
+    const values = load(await readFile(chart('values.yaml'), 'utf8')) as {
+      config: Record<string, unknown>;
+    };
     const owned = { namespace: 'ns', installer: { image: 'img' } };
-    const fromChart = parseConfig({ ...values.config, ...owned, installer: { ...(values.config.installer as object), ...owned.installer } });
+    const fromChart = parseConfig({
+      ...values.config,
+      ...owned,
+      installer: { ...(values.config.installer as object), ...owned.installer },
+    });
     expect(fromChart).toEqual(parseConfig(owned));
   });
 

@@ -23,37 +23,70 @@ beforeEach(async () => {
   await mkdir(path.join(work, 'src/release'), { recursive: true });
   await writeFile(path.join(work, 'src/release/containerd-shim-wasmtime-v1'), SHIM_BYTES);
   await writeFile(path.join(work, 'src/release/README'), 'not the shim');
-  await exec('tar', ['-czf', path.join(work, 'shim.tar.gz'), '-C', path.join(work, 'src'), 'release']);
+  await exec('tar', [
+    '-czf',
+    path.join(work, 'shim.tar.gz'),
+    '-C',
+    path.join(work, 'src'),
+    'release',
+  ]);
   archive = new Uint8Array(await readFile(path.join(work, 'shim.tar.gz')));
   await mkdir(path.join(work, 'out'));
 });
 afterEach(() => rm(work, { recursive: true, force: true }));
 
-function versions(sha: string | null, extra: Partial<ShimVersions['runtimes'][string]> = {}): ShimVersions {
-  const artifact = { url: URL_WASMTIME, sha256: sha, checksumSource: sha ? 'test' : 'MISSING: test' };
+function versions(
+  sha: string | null,
+  extra: Partial<ShimVersions['runtimes'][string]> = {},
+): ShimVersions {
+  const artifact = {
+    url: URL_WASMTIME,
+    sha256: sha,
+    checksumSource: sha ? 'test' : 'MISSING: test',
+  };
   return {
     schema: 'wasm-node.dev/shim-versions/v1',
     note: '',
     runtimes: {
-      wasmtime: { version: '9.9.9', release: 'https://example.invalid', artifacts: { amd64: artifact, arm64: artifact }, ...extra },
+      wasmtime: {
+        version: '9.9.9',
+        release: 'https://example.invalid',
+        artifacts: { amd64: artifact, arm64: artifact },
+        ...extra,
+      },
     },
   };
 }
 
 const served = (async (url: string | URL | Request) =>
-  String(url) === URL_WASMTIME ? new Response(archive) : new Response('not found', { status: 404 })) as typeof fetch;
+  String(url) === URL_WASMTIME
+    ? new Response(archive)
+    : new Response('not found', { status: 404 })) as typeof fetch;
 
 describe('fetchShims', () => {
   it('verifies the archive, extracts the shim and writes the manifest the installer checks against', async () => {
     const out = path.join(work, 'out');
-    await fetchShims({ versions: versions(sha256(archive)), arch: 'amd64', runtimes: ['wasmtime'], outDir: out, fetch: served });
+    await fetchShims({
+      versions: versions(sha256(archive)),
+      arch: 'amd64',
+      runtimes: ['wasmtime'],
+      outDir: out,
+      fetch: served,
+    });
 
     const binary = path.join(out, 'containerd-shim-wasmtime-v1');
     expect(await readFile(binary, 'utf8')).toBe(SHIM_BYTES);
     expect((await stat(binary)).mode & 0o777).toBe(0o755);
-    const manifest = ShimsManifestSchema.parse(JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')));
+    const manifest = ShimsManifestSchema.parse(
+      JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')),
+    );
     expect(manifest.runtimes).toEqual([
-      { name: 'wasmtime', version: '9.9.9', binary: 'containerd-shim-wasmtime-v1', sha256: sha256(SHIM_BYTES) },
+      {
+        name: 'wasmtime',
+        version: '9.9.9',
+        binary: 'containerd-shim-wasmtime-v1',
+        sha256: sha256(SHIM_BYTES),
+      },
     ]);
   });
 
@@ -61,7 +94,13 @@ describe('fetchShims', () => {
     const out = path.join(work, 'out');
     const wrong = sha256('something else');
     await expect(
-      fetchShims({ versions: versions(wrong), arch: 'amd64', runtimes: ['wasmtime'], outDir: out, fetch: served }),
+      fetchShims({
+        versions: versions(wrong),
+        arch: 'amd64',
+        runtimes: ['wasmtime'],
+        outDir: out,
+        fetch: served,
+      }),
     ).rejects.toThrow(`has sha256 ${sha256(archive)}, pinned ${wrong}`);
     await expect(stat(path.join(out, 'manifest.json'))).rejects.toThrow(/ENOENT/);
     await expect(stat(path.join(out, 'containerd-shim-wasmtime-v1'))).rejects.toThrow(/ENOENT/);
@@ -71,7 +110,13 @@ describe('fetchShims', () => {
     let fetched = false;
     const spy = (async () => ((fetched = true), new Response(archive))) as typeof fetch;
     await expect(
-      fetchShims({ versions: versions(null), arch: 'arm64', runtimes: ['wasmtime'], outDir: work, fetch: spy }),
+      fetchShims({
+        versions: versions(null),
+        arch: 'arm64',
+        runtimes: ['wasmtime'],
+        outDir: work,
+        fetch: spy,
+      }),
     ).rejects.toThrow('wasmtime arm64: no pinned sha256');
     expect(fetched).toBe(false);
   });
@@ -79,10 +124,22 @@ describe('fetchShims', () => {
   it('refuses a runtime that needs a source build, and unknown runtimes', async () => {
     const v = versions(sha256(archive), { buildFromSource: 'no upstream binary' });
     await expect(
-      fetchShims({ versions: v, arch: 'amd64', runtimes: ['wasmtime'], outDir: work, fetch: served }),
+      fetchShims({
+        versions: v,
+        arch: 'amd64',
+        runtimes: ['wasmtime'],
+        outDir: work,
+        fetch: served,
+      }),
     ).rejects.toThrow('wasmtime: no upstream binary');
     await expect(
-      fetchShims({ versions: v, arch: 'amd64', runtimes: ['wasmtim'], outDir: work, fetch: served }),
+      fetchShims({
+        versions: v,
+        arch: 'amd64',
+        runtimes: ['wasmtim'],
+        outDir: work,
+        fetch: served,
+      }),
     ).rejects.toThrow(/unknown runtime "wasmtim"/);
   });
 });

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { resolveRuntimes } from '../catalog/runtimes.ts';
-import { SHIMS_MANIFEST_SCHEMA, ShimsManifestSchema, type ShimsManifest } from '../installer/shims-manifest.ts';
+import {
+  SHIMS_MANIFEST_SCHEMA,
+  ShimsManifestSchema,
+  type ShimsManifest,
+} from '../installer/shims-manifest.ts';
 import type { Arch, ShimVersions } from './shim-versions.ts';
 
 const exec = promisify(execFile);
@@ -35,21 +39,31 @@ export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest
     if (entry.buildFromSource) throw new Error(`${runtime.name}: ${entry.buildFromSource}`);
     const artifact = entry.artifacts[opts.arch];
     if (!artifact.sha256) {
-      throw new Error(`${runtime.name} ${opts.arch}: no pinned sha256 for ${artifact.url} (${artifact.checksumSource})`);
+      throw new Error(
+        `${runtime.name} ${opts.arch}: no pinned sha256 for ${artifact.url} (${artifact.checksumSource})`,
+      );
     }
     const response = await doFetch(artifact.url);
-    if (!response.ok) throw new Error(`${runtime.name}: GET ${artifact.url} answered ${response.status}`);
+    if (!response.ok)
+      throw new Error(`${runtime.name}: GET ${artifact.url} answered ${response.status}`);
     const archive = new Uint8Array(await response.arrayBuffer());
     const actual = sha256(archive);
     if (actual !== artifact.sha256) {
-      throw new Error(`${runtime.name}: ${artifact.url} has sha256 ${actual}, pinned ${artifact.sha256}`);
+      throw new Error(
+        `${runtime.name}: ${artifact.url} has sha256 ${actual}, pinned ${artifact.sha256}`,
+      );
     }
     const binary = await extractBinary(archive, runtime.binary);
     const target = path.join(opts.outDir, runtime.binary);
     await copyFile(binary.path, target);
     await chmod(target, 0o755);
     await binary.cleanup();
-    manifest.runtimes.push({ name: runtime.name, version: entry.version, binary: runtime.binary, sha256: binary.sha256 });
+    manifest.runtimes.push({
+      name: runtime.name,
+      version: entry.version,
+      binary: runtime.binary,
+      sha256: binary.sha256,
+    });
   }
   const checked = ShimsManifestSchema.parse(manifest);
   await writeFile(path.join(opts.outDir, 'manifest.json'), `${JSON.stringify(checked, null, 2)}\n`);
@@ -69,7 +83,8 @@ async function extractBinary(
     const found = (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
       (e) => e.isFile() && e.name === name,
     );
-    if (found.length !== 1) throw new Error(`the archive holds ${found.length} files named ${name}, expected 1`);
+    if (found.length !== 1)
+      throw new Error(`the archive holds ${found.length} files named ${name}, expected 1`);
     const file = path.join(found[0]!.parentPath, name);
     return { path: file, sha256: sha256(await readFile(file)), cleanup };
   } catch (error) {

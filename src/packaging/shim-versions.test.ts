@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from '@jest/globals';
 import { load } from 'js-yaml';
 import { RUNTIME_NAMES } from '../catalog/runtimes.ts';
-import { ARCHES, loadShimVersions, parseShimVersions, SHIM_VERSIONS_PATH } from './shim-versions.ts';
+import {
+  ARCHES,
+  loadShimVersions,
+  parseShimVersions,
+  SHIM_VERSIONS_PATH,
+} from './shim-versions.ts';
 
 /** How each project names the architectures in its asset file names. */
 const ARCH_TOKENS = { amd64: /x86_64/, arm64: /aarch64/ } as const;
@@ -30,27 +35,35 @@ describe('installer-image/versions.json', () => {
     for (const sha of pinned) expect(sha).toMatch(/^[0-9a-f]{64}$/);
     expect(new Set(pinned).size).toBe(pinned.length);
     // An unpinned artifact says so; the image build refuses it (fetch-shims.test.ts).
-    for (const a of artifacts.filter((x) => x.sha256 === null)) expect(a.checksumSource).toMatch(/^MISSING: /);
+    for (const a of artifacts.filter((x) => x.sha256 === null))
+      expect(a.checksumSource).toMatch(/^MISSING: /);
   });
 
   it('names the pinned version in every downloaded release URL', async () => {
     const versions = await loadShimVersions();
     for (const [name, entry] of Object.entries(versions.runtimes)) {
       if (entry.buildFromSource) continue;
-      for (const arch of ARCHES) expect(`${name} ${entry.artifacts[arch].url}`).toContain(`v${entry.version}`);
+      for (const arch of ARCHES)
+        expect(`${name} ${entry.artifacts[arch].url}`).toContain(`v${entry.version}`);
       expect(entry.release).toContain(`v${entry.version}`);
     }
   });
 
   it('pins every runtime the chart installs by default, so the default image builds', async () => {
     const versions = await loadShimVersions();
-    const values = load(await readFile(new URL('../../charts/wasm-node-operator/values.yaml', import.meta.url), 'utf8')) as {
+    const values = load(
+      await readFile(
+        new URL('../../charts/wasm-node-operator/values.yaml', import.meta.url),
+        'utf8',
+      ),
+    ) as {
       config: { runtimes: string[] };
     };
     for (const name of values.config.runtimes) {
       const entry = versions.runtimes[name];
       expect(entry?.buildFromSource).toBeUndefined();
-      for (const arch of ARCHES) expect(`${name}/${arch}: ${entry?.artifacts[arch].sha256}`).toMatch(/: [0-9a-f]{64}$/);
+      for (const arch of ARCHES)
+        expect(`${name}/${arch}: ${entry?.artifacts[arch].sha256}`).toMatch(/: [0-9a-f]{64}$/);
     }
   });
 
@@ -69,7 +82,8 @@ describe('installer-image/versions.json', () => {
     expect(() => parseShimVersions(upper)).toThrow(/64 lowercase hex characters/);
 
     const empty = structuredClone(good);
-    empty.runtimes.spin.artifacts.amd64.sha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    empty.runtimes.spin.artifacts.amd64.sha256 =
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
     expect(() => parseShimVersions(empty)).toThrow(/sha256 of empty input/);
 
     const silent = structuredClone(good);

@@ -56,10 +56,13 @@ export type ShimVersions = z.infer<typeof ShimVersionsSchema>;
 
 export function parseShimVersions(input: unknown): ShimVersions {
   const result = ShimVersionsSchema.safeParse(input);
-  if (!result.success) throw new Error(`invalid shim versions file:\n${z.prettifyError(result.error)}`);
+  if (!result.success)
+    throw new Error(`invalid shim versions file:\n${z.prettifyError(result.error)}`);
   return result.data;
 }
 
-export async function loadShimVersions(path: URL | string = SHIM_VERSIONS_PATH): Promise<ShimVersions> {
+export async function loadShimVersions(
+  path: URL | string = SHIM_VERSIONS_PATH,
+): Promise<ShimVersions> {
   return parseShimVersions(JSON.parse(await readFile(path, 'utf8')));
 }

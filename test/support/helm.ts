@@ -12,7 +12,12 @@ export const CHART_DIR = repoPath('charts/wasm-node-operator');
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [field: string]: unknown;
 }
 
@@ -46,14 +51,21 @@ export async function helm(args: string[], opts: HelmOptions = {}): Promise<Comm
 }
 
 /** `helm template` of the chart; throws with helm's stderr when rendering fails. */
-export async function renderChart(opts: HelmOptions & { release?: string } = {}): Promise<K8sObject[]> {
+export async function renderChart(
+  opts: HelmOptions & { release?: string } = {},
+): Promise<K8sObject[]> {
   const result = await helm(['template', opts.release ?? 'wasm-node-operator', CHART_DIR], opts);
   if (result.code !== 0) throw new Error(`helm template failed: ${result.stderr.trim()}`);
   return loadAll(result.stdout).filter((o): o is K8sObject => o !== null && typeof o === 'object');
 }
 
 export function findObject(objects: K8sObject[], kind: string, name?: string): K8sObject {
-  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
-  if (!found) throw new Error(`no ${kind}${name ? ` ${name}` : ''} among ${objects.map((o) => o.kind).join(', ')}`);
+  const found = objects.find(
+    (o) => o.kind === kind && (name === undefined || o.metadata.name === name),
+  );
+  if (!found)
+    throw new Error(
+      `no ${kind}${name ? ` ${name}` : ''} among ${objects.map((o) => o.kind).join(', ')}`,
+    );
   return found;
 }
