@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { clientNodePort } from '../kube/client-node-port.ts';
+import { countApiRequests } from '../kube/request-counter.ts';
 import { systemClock } from './clock.ts';
 import { startHttpServer } from './http-server.ts';
 import { loadConfig } from './load-config.ts';
@@ -46,6 +47,8 @@ else kc.loadFromDefault();
 
 const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
 const metrics = createMetrics();
+// Here rather than in Operator: the hook is process-wide, and tests run several operators.
+countApiRequests((request) => metrics.apiRequests.inc({ ...request }));
 const operator = new Operator({
   config,
   kc,

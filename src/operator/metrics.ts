@@ -55,6 +55,12 @@ export function createMetrics() {
       help: '1 while the failure budget is spent and no new installs start',
       registers: [registry],
     }),
+    apiRequests: new Counter({
+      name: `${PREFIX}api_requests_total`,
+      help: 'Kubernetes API requests sent, by verb and resource as apiserver_request_total labels them',
+      labelNames: ['verb', 'resource'] as const,
+      registers: [registry],
+    }),
     leader: new Gauge({
       name: `${PREFIX}leader`,
       help: '1 while this replica holds the leader lease',
