@@ -89,12 +89,12 @@ write_cluster_json() {
       kubectl: $kubectl, crictl: $crictl, kubernetesBinDir: $k8sbin}' > "$W/cluster.json"
 }
 
+require_root
 if healthy; then
   log "cluster in $W is already up and healthy"
   echo "$KUBECONFIG_ADMIN"
   exit 0
 fi
-require_root
 if [ -d "$RUN" ] || [ -f "$W/host-state" ]; then
   log "cleaning up what a previous run left in $W"
   bash "$HERE/down.sh" >&2

@@ -10,10 +10,11 @@ KV=${KUBE_VERSION:-v1.34.4}
 build() {
   local out=$1 work logf
   work=$(mktemp -d); logf="$out/build.log"
+  # set -e does not apply inside this `( ... ) || ...` subshell: each step fails explicitly.
   (
-    cd "$work"
-    k8s_module_init "$KV"
-    go get "k8s.io/kubernetes/cmd/kubectl@$KV"
+    cd "$work" || exit 1
+    k8s_module_init "$KV" || exit 1
+    go get "k8s.io/kubernetes/cmd/kubectl@$KV" || exit 1
     log "compiling kubectl $KV (log: $logf)"
     CGO_ENABLED=0 with_heartbeat "kubectl $KV" nice -n 10 go build -mod=mod -trimpath \
       -ldflags "$(k8s_ldflags "$KV")" -o "$out/bin/" k8s.io/kubernetes/cmd/kubectl

@@ -9,6 +9,7 @@ k8s_module_init() { # KUBE_VERSION  (in the current, empty directory)
   local kv=$1 gomod m
   printf 'module local/k8sbuild\n\ngo 1.24.0\n' > go.mod
   gomod=$(go mod download -json "k8s.io/kubernetes@$kv" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
+  [ -f "$gomod" ] || { echo "cannot download k8s.io/kubernetes@$kv from the Go module proxy" >&2; return 1; }
   awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$gomod" | while read -r m; do
     go mod edit -replace="$m=$m@v0.${kv#v1.}"
   done

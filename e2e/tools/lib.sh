@@ -3,7 +3,6 @@
 set -euo pipefail
 
 CACHE_ROOT=${WASM_NODE_CACHE:-$HOME/.cache/wasm-node-operator}
-mkdir -p "$CACHE_ROOT"
 
 # Progress must reach the terminal (CI shows it) even inside a build function whose output is
 # redirected into its build.log, so log() writes to the stderr this file was sourced with.
@@ -17,6 +16,7 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&"$LOG_FD"; }
 cached_build() { # NAME BUILD_FN -> prints the cache dir
   local name=$1 fn=$2 dir="$CACHE_ROOT/$1" lock
   if [ -f "$dir/.complete" ]; then echo "$dir"; return 0; fi
+  mkdir -p "$CACHE_ROOT"
   exec {lock}>"$CACHE_ROOT/.$name.lock"
   if ! flock -n "$lock"; then
     log "waiting for a concurrent build of $name"
@@ -26,7 +26,12 @@ cached_build() { # NAME BUILD_FN -> prints the cache dir
   local tmp="$dir.tmp.$$" start=$SECONDS
   rm -rf "$tmp"; mkdir -p "$tmp"
   log "building $name (cold; cached afterwards in $dir)"
-  "$fn" "$tmp"
+  # Callers run this in $(...), where set -e does not apply: check the build explicitly.
+  if ! "$fn" "$tmp"; then
+    rm -rf "$tmp"
+    log "ERROR: building $name failed after $((SECONDS - start))s"
+    return 1
+  fi
   touch "$tmp/.complete"
   rm -rf "$dir"; mv "$tmp" "$dir"
   exec {lock}>&-
