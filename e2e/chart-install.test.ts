@@ -73,11 +73,8 @@ beforeAll(async () => {
     namespace: NAMESPACE,
     body: {
       metadata: { name: LEASE },
-      spec: {
-        holderIdentity: 'another-operator',
-        leaseDurationSeconds: 3600,
-        renewTime: new Date() as never,
-      },
+      // The elector times a foreign lease from when it first sees it: no renewTime needed.
+      spec: { holderIdentity: 'another-operator', leaseDurationSeconds: 3600 },
     },
   });
   [healthPort] = (await freePorts(1)) as [number];
