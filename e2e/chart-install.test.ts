@@ -82,11 +82,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!core) return;
-  await helm(['uninstall', RELEASE, '--wait'], {
+  // helm uninstall also removes the cluster-scoped RBAC, which the namespace deletion would not.
+  const uninstalled = await helm(['uninstall', RELEASE, '--wait'], {
     namespace: NAMESPACE,
     kubeconfig: cluster.kubeconfig,
   });
   await core.deleteNamespace({ name: NAMESPACE }).catch(() => undefined);
+  expect(uninstalled.stderr).toBe('');
 }, 120_000);
 
 describe('helm install into the local cluster', () => {

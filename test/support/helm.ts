@@ -27,7 +27,10 @@ export interface HelmOptions {
   kubeconfig?: string;
 }
 
-/** Runs helm with the values written to a file (JSON is YAML); never rejects on failure. */
+/**
+ * Runs helm; values (if any) go through a file (JSON is YAML). Never rejects on a failure:
+ * callers assert on the exit code and stderr.
+ */
 export async function helm(args: string[], opts: HelmOptions = {}): Promise<CommandResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'helm-values-'));
   try {
@@ -37,8 +40,7 @@ export async function helm(args: string[], opts: HelmOptions = {}): Promise<Comm
       await helmPath(),
       [
         ...args,
-        '--values',
-        valuesFile,
+        ...(opts.values ? ['--values', valuesFile] : []),
         '--namespace',
         opts.namespace ?? 'wasm-node-system',
         ...(opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : []),
