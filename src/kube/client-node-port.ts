@@ -35,7 +35,8 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
     },
     async createJob(job) {
       const { namespace = '', name = '' } = job.metadata ?? {};
-      await call(`create job ${name}`, () => batch.createNamespacedJob({ namespace, body: job }), [409]);
+      const created = await call(`create job ${name}`, () => batch.createNamespacedJob({ namespace, body: job }), [409]);
+      return created !== undefined;
     },
     async deleteJob(namespace, name) {
       await call(
@@ -44,9 +45,9 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
         [404],
       );
     },
-    async listJobPods(namespace, jobName) {
-      const list = await call(`list pods of job ${jobName}`, () =>
-        core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${jobName}` }),
+    async listJobPods(namespace, jobUid) {
+      const list = await call(`list pods of job ${jobUid}`, () =>
+        core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}` }),
       );
       return list?.items ?? [];
     },

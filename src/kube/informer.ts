@@ -9,6 +9,19 @@ import { backoffDelay, type BackoffPolicy } from '../operator/backoff.ts';
 import type { Clock, Timer } from '../operator/clock.ts';
 import { errorMessage } from '../operator/errors.ts';
 
+/**
+ * The same cluster and credentials with an Accept header on every request: client-node's Watch
+ * takes its headers only from KubeConfig.applySecurityAuthentication.
+ */
+function withAccept(kc: KubeConfig, accept: string): KubeConfig {
+  const view = Object.create(kc) as KubeConfig;
+  view.applySecurityAuthentication = async (context) => {
+    await kc.applySecurityAuthentication(context);
+    context.setHeaderParam('Accept', accept);
+  };
+  return view;
+}
+
 export type Lifecycle = 'connected' | 'synced' | 'error' | 'restarting' | 'stopped';
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -20,6 +33,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** One list call (the informer adds no selector to it: pass it here and in labelSelector). */
   list: () => Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>;
   labelSelector?: string;
+  /** Accept header of the watch, e.g. to receive PartialObjectMetadata (pass the list's in `list`). */
+  watchAccept?: string;
   /** Reduces each listed or watched object to what the cache keeps. */
   slim: (raw: unknown) => T;
   clock: Clock;
@@ -53,7 +68,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   constructor(options: InformerOptions<T>) {
     this.#o = options;
     const { kc, slim } = options;
-    const inner = new Watch(kc);
+    const inner = new Watch(options.watchAccept ? withAccept(kc, options.watchAccept) : kc);
     // Slim watch events before ListWatch stores them. Bookmarks and ERROR Status objects
     // pass through untouched: ListWatch reads their resourceVersion / code.
     const watch = {

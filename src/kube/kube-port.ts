@@ -21,11 +21,15 @@ export interface EventSpec {
 export interface KubePort {
   /** JSON merge patch of metadata only: nodes are shared with the kubelet and others. */
   patchNodeMetadata(name: string, patch: MetadataPatch): Promise<void>;
-  /** Creates the Job; an existing Job of that name counts as success (names are deterministic). */
-  createJob(job: V1Job): Promise<void>;
+  /**
+   * Creates the Job; false if it already existed, which counts as success because names are
+   * deterministic.
+   */
+  createJob(job: V1Job): Promise<boolean>;
   /** Deletes with background propagation; a missing Job counts as success. */
   deleteJob(namespace: string, name: string): Promise<void>;
-  listJobPods(namespace: string, jobName: string): Promise<V1Pod[]>;
+  /** The pods the Job controller made for this Job (by controller uid, not reusable name). */
+  listJobPods(namespace: string, jobUid: string): Promise<V1Pod[]>;
   listPodsOnNode(nodeName: string): Promise<V1Pod[]>;
   createEvent(event: EventSpec): Promise<void>;
   /** Server-side apply with our field manager, forced. */

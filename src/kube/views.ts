@@ -28,6 +28,8 @@ export interface JobCondition {
 export interface JobView {
   metadata: {
     name: string;
+    /** Names are reused by a retry after its failed Job is deleted; the uid tells runs apart. */
+    uid: string;
     namespace: string;
     resourceVersion: string;
     labels: Record<string, string>;
@@ -71,6 +73,7 @@ export function jobViewOf(job: V1Job): JobView {
   return {
     metadata: {
       name: job.metadata?.name ?? '',
+      uid: job.metadata?.uid ?? '',
       namespace: job.metadata?.namespace ?? '',
       resourceVersion: job.metadata?.resourceVersion ?? '',
       labels: { ...job.metadata?.labels },

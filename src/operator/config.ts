@@ -118,6 +118,11 @@ export const ConfigSchema = z.object({
       /** Every cached node is re-queued this often (level-triggered safety net). */
       resync: Duration.prefault('10m'),
       restartBackoff: backoff('1s', '30s'),
+      /**
+       * List and watch Nodes as PartialObjectMetadata: the operator reads only metadata, and a
+       * full Node (status.images, conditions) is many times larger. See docs/benchmarks.md.
+       */
+      nodeMetadataOnly: z.boolean().default(false),
     })
     .prefault({}),
   queue: z

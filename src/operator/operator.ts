@@ -1,4 +1,4 @@
-import { BatchV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { ResilientInformer, type Lifecycle } from '../kube/informer.ts';
 import type { KubePort } from '../kube/kube-port.ts';
 import { LeaderElector } from '../kube/leader-elector.ts';
@@ -32,6 +32,9 @@ export interface OperatorDeps {
 }
 
 const RUNTIME_CLASSES_KEY = 'runtimeclasses';
+/** Media types of a metadata-only list and watch (what client-go's metadata informer sends). */
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 const NODE_PREFIX = 'node/';
 /** Safety net for a node waiting for a slot whose wake-up got lost. */
 const SLOT_WAIT_RECHECK_MS = 60_000;
@@ -107,7 +110,9 @@ export class Operator {
       ...common,
       resource: 'nodes',
       path: '/api/v1/nodes',
-      list: () => core.listNode(),
+      // nodeViewOf reads metadata only, so a PartialObjectMetadata passes for a V1Node.
+      list: () => (config.watch.nodeMetadataOnly ? core.listNode({}, setHeaderOptions('Accept', METADATA_LIST)) : core.listNode()),
+      watchAccept: config.watch.nodeMetadataOnly ? METADATA_WATCH : undefined,
       slim: (raw) => nodeViewOf(raw as V1Node, config.optIn.annotation),
       resyncMs: config.watch.resync,
       onAdd: (n) => this.#nodeChanged(n),

@@ -58,7 +58,7 @@ async function readOutcomes(node: NodeView, jobs: readonly JobView[], ctx: NodeC
     const phase = jobPhase(job);
     if (phase === 'running') continue;
     if (finishedJobSteps(node, job, phase, undefined, ctx.clock.now()).recorded) continue;
-    const pods = await ctx.kube.listJobPods(job.metadata.namespace, job.metadata.name);
+    const pods = await ctx.kube.listJobPods(job.metadata.namespace, job.metadata.uid);
     outcomes.set(job.metadata.name, outcomeFromPods(pods));
   }
   return outcomes;
@@ -96,18 +96,21 @@ async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logg
       log.info({ job: step.name }, 'installer job deleted');
       return 'done';
     case 'startJob': {
-      if (!ctx.gate.tryAcquire(name)) return 'no-slot';
+      const admission = ctx.gate.tryAcquire(name, step.job.metadata?.name ?? '');
+      if (admission === 'wait') return 'no-slot';
+      if (admission === 'created') return 'done';
       try {
         // Node first: an uninstall drops the ready labels before anything is removed, and
         // a Job never exists without its node showing the status.
         await ctx.kube.patchNodeMetadata(name, step.patch);
-        await ctx.kube.createJob(step.job);
+        if (await ctx.kube.createJob(step.job)) {
+          ctx.metrics.jobsStarted.inc({ operation: step.operation });
+          log.info({ job: step.job.metadata?.name, operation: step.operation }, 'installer job created');
+        }
       } catch (err) {
         ctx.gate.release(name);
         throw err;
       }
-      ctx.metrics.jobsStarted.inc({ operation: step.operation });
-      log.info({ job: step.job.metadata?.name, operation: step.operation }, 'installer job created');
       if (step.operation === 'uninstall') await warnAboutWasmPods(node, ctx, log);
       return 'done';
     }

@@ -11,30 +11,33 @@ describe('RolloutGate', () => {
   it('hands out at most maxConcurrent slots, counting our own not yet observed creates', () => {
     const counts = { optedIn: 10, failed: 0, running: new Set<string>() };
     const { gate: g } = gate(counts);
-    expect(g.tryAcquire('a')).toBe(true);
-    expect(g.tryAcquire('b')).toBe(true);
-    expect(g.tryAcquire('c')).toBe(false);
-    expect(g.tryAcquire('a')).toBe(true);
+    expect(g.tryAcquire('a', 'ja')).toBe('go');
+    expect(g.tryAcquire('b', 'jb')).toBe('go');
+    expect(g.tryAcquire('c', 'jc')).toBe('wait');
+    // The same Job again while the cache lags: already created, nothing to do.
+    expect(g.tryAcquire('a', 'ja')).toBe('created');
+    // Another Job for a node that holds a slot keeps the slot.
+    expect(g.tryAcquire('a', 'ja2')).toBe('go');
   });
 
   it('a running Job holds its slot; a finished one frees it for the oldest waiter', () => {
     const counts = { optedIn: 10, failed: 0, running: new Set(['x', 'y']) };
     const { gate: g } = gate(counts);
-    expect(g.tryAcquire('c')).toBe(false);
-    expect(g.tryAcquire('d')).toBe(false);
+    expect(g.tryAcquire('c', 'jc')).toBe('wait');
+    expect(g.tryAcquire('d', 'jd')).toBe('wait');
     expect(g.takeWaiters()).toEqual([]);
     counts.running.delete('x');
     expect(g.takeWaiters()).toEqual(['c']);
-    expect(g.tryAcquire('c')).toBe(true);
+    expect(g.tryAcquire('c', 'jc')).toBe('go');
   });
 
   it('a reservation the cache never confirms expires', async () => {
     const counts = { optedIn: 10, failed: 0, running: new Set<string>() };
     const { gate: g, clock } = gate(counts, 1);
-    expect(g.tryAcquire('a')).toBe(true);
-    expect(g.tryAcquire('b')).toBe(false);
+    expect(g.tryAcquire('a', 'ja')).toBe('go');
+    expect(g.tryAcquire('b', 'jb')).toBe('wait');
     await clock.advance(1001);
-    expect(g.tryAcquire('b')).toBe(true);
+    expect(g.tryAcquire('b', 'jb')).toBe('go');
   });
 
   it('percentages are of opted-in nodes', () => {

@@ -21,7 +21,8 @@ export class RolloutGate {
   readonly #clock: Clock;
   readonly #reservationTtlMs: number;
   readonly #counts: () => GateCounts;
-  readonly #reserved = new Map<string, number>();
+  /** Node → when we created its Job and which Job, until the Job cache shows it. */
+  readonly #reserved = new Map<string, { at: number; job: string }>();
   /** Nodes that wanted a slot and did not get one, in arrival order. */
   readonly #waiting = new Set<string>();
 
@@ -52,23 +53,28 @@ export class RolloutGate {
   inUse(): Set<string> {
     const now = this.#clock.now();
     const { running } = this.#counts();
-    for (const [node, at] of this.#reserved) {
+    for (const [node, { at }] of this.#reserved) {
       if (running.has(node) || now - at > this.#reservationTtlMs) this.#reserved.delete(node);
     }
     return new Set([...running, ...this.#reserved.keys()]);
   }
 
-  /** True if `node` may start a Job now (it then holds a slot); otherwise it waits in line. */
-  tryAcquire(node: string): boolean {
+  /**
+   * Whether `node` may create `job` now: 'go' (it holds a slot), 'created' (we already
+   * created this very Job and the cache has not caught up: do nothing), or 'wait' (no free
+   * slot; it waits in line).
+   */
+  tryAcquire(node: string, job: string): 'go' | 'created' | 'wait' {
     const used = this.inUse();
-    if (used.has(node)) return true;
-    if (used.size >= this.limit()) {
+    const reserved = this.#reserved.get(node);
+    if (reserved?.job === job) return 'created';
+    if (!used.has(node) && used.size >= this.limit()) {
       this.#waiting.add(node);
-      return false;
+      return 'wait';
     }
     this.#waiting.delete(node);
-    this.#reserved.set(node, this.#clock.now());
-    return true;
+    this.#reserved.set(node, { at: this.#clock.now(), job });
+    return 'go';
   }
 
   /** The create failed: give the slot back. */

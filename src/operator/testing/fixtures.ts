@@ -34,7 +34,7 @@ export function jobView(
       ? []
       : [{ type: phase === 'succeeded' ? 'Complete' : 'Failed', status: 'True', reason: phase === 'failed' ? 'BackoffLimitExceeded' : undefined, message: phase === 'failed' ? 'Job has reached the specified backoff limit' : undefined, lastTransitionTime: times.end }];
   return {
-    metadata: { name, namespace: 'wasm-system', resourceVersion: '1', labels, annotations },
+    metadata: { name, uid: `uid-${name}`, namespace: 'wasm-system', resourceVersion: '1', labels, annotations },
     status: {
       active: phase === 'running' ? 1 : 0,
       startTime: times.start,

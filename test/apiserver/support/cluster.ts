@@ -118,3 +118,10 @@ export async function resetCluster(c: TestCluster): Promise<void> {
   await waitFor('nodes and jobs to be gone', async () =>
     (await c.core.listNode()).items.length === 0 && (await jobs(c)).length === 0, { timeoutMs: 20_000 });
 }
+
+/** Polls for an Event with this reason on any Node. */
+export function waitForEventAnywhere(c: TestCluster, reason: string, timeoutMs = 30_000): Promise<CoreV1Event> {
+  return waitFor(`event ${reason}`, async () =>
+    (await c.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.kind=Node,reason=${reason}` })).items[0],
+    { timeoutMs });
+}

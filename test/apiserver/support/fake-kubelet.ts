@@ -39,7 +39,7 @@ export class FakeKubelet {
   /** Finishes the Job's pod with the given exit code and termination message. */
   async finish(job: V1Job, result: { exitCode: number; message: string }): Promise<void> {
     const name = job.metadata!.name!;
-    const pod = this.#actAsJobController ? await this.#createPod(job) : await this.#controllerPod(name);
+    const pod = this.#actAsJobController ? await this.#createPod(job) : await this.#controllerPod(job.metadata!.uid!);
     const now = new Date();
     const started = new Date(now.getTime() - 2000);
     await this.#c.core.patchNamespacedPodStatus(
@@ -88,8 +88,13 @@ export class FakeKubelet {
       namespace: NAMESPACE,
       body: {
         metadata: {
-          name: `${name}-kubelet`,
-          labels: { ...template.metadata?.labels, 'batch.kubernetes.io/job-name': name, 'job-name': name },
+          // Like the Job controller: a random suffix, and the controller-uid label.
+          name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
+          labels: {
+            ...template.metadata?.labels,
+            'batch.kubernetes.io/job-name': name,
+            'batch.kubernetes.io/controller-uid': job.metadata!.uid!,
+          },
           ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata!.uid!, controller: true }],
         },
         spec: template.spec!,
@@ -97,9 +102,9 @@ export class FakeKubelet {
     });
   }
 
-  #controllerPod(jobName: string): Promise<V1Pod> {
-    return waitFor(`the Job controller's pod for ${jobName}`, async () => {
-      const pods = await this.#c.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/job-name=${jobName}` });
+  #controllerPod(jobUid: string): Promise<V1Pod> {
+    return waitFor(`the Job controller's pod for job ${jobUid}`, async () => {
+      const pods = await this.#c.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}` });
       return pods.items[0];
     }, { timeoutMs: 30_000 });
   }
