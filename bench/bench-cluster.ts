@@ -1,0 +1,325 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import path from 'node:path';
+import {
+  FlowcontrolApiserverV1Api,
+  KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  Watch,
+  setHeaderOptions,
+  type V1Job,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { LABELS } from '../src/operator/keys.ts';
+import { NAMESPACE, startCluster, type TestCluster } from '../test/apiserver/support/cluster.ts';
+import { FakeKubelet, installReport } from '../test/apiserver/support/fake-kubelet.ts';
+import { mapLimit } from './pool.ts';
+import { parsePrometheus, type Sample } from './prometheus.ts';
+
+export { NAMESPACE };
+
+const OPERATOR_SA = 'wasm-node-operator';
+/** A FlowSchema of its own makes the apiserver count the operator's requests separately. */
+export const OPERATOR_FLOW_SCHEMA = 'wasm-node-operator-bench';
+const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export interface BenchCluster {
+  c: TestCluster;
+  /** Kubeconfig with the operator's ServiceAccount token (not the admin's client cert). */
+  operatorKubeconfig: string;
+  /** Raw Prometheus text of the apiserver's /metrics, fetched with the admin cert. */
+  apiserverMetrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real etcd + kube-apiserver (no kubelet, no controller-manager) where the operator runs as
+ * a ServiceAccount under its own FlowSchema, so that apiserver metrics can single out its
+ * requests: the bench itself uses the admin cert (system:masters, the exempt FlowSchema).
+ */
+export async function startBenchCluster(): Promise<BenchCluster> {
+  const c = await startCluster();
+  try {
+    await c.core.createNamespacedServiceAccount({
+      namespace: NAMESPACE,
+      body: { metadata: { name: OPERATOR_SA } },
+    });
+    // cluster-admin keeps the bench independent of the chart; RBAC does not change request counts.
+    await c.kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+      body: {
+        metadata: { name: OPERATOR_SA },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'cluster-admin',
+        },
+        subjects: [{ kind: 'ServiceAccount', name: OPERATOR_SA, namespace: NAMESPACE }],
+      },
+    });
+    await c.kc.makeApiClient(FlowcontrolApiserverV1Api).createFlowSchema({
+      body: {
+        metadata: { name: OPERATOR_FLOW_SCHEMA },
+        spec: {
+          matchingPrecedence: 500,
+          priorityLevelConfiguration: { name: 'workload-high' },
+          distinguisherMethod: { type: 'ByUser' },
+          rules: [
+            {
+              subjects: [
+                {
+                  kind: 'ServiceAccount',
+                  serviceAccount: { name: OPERATOR_SA, namespace: NAMESPACE },
+                },
+              ],
+              resourceRules: [
+                {
+                  verbs: ['*'],
+                  apiGroups: ['*'],
+                  resources: ['*'],
+                  namespaces: ['*'],
+                  clusterScope: true,
+                },
+              ],
+              nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+            },
+          ],
+        },
+      },
+    });
+    const token = await c.core.createNamespacedServiceAccountToken({
+      namespace: NAMESPACE,
+      name: OPERATOR_SA,
+      body: { spec: { audiences: [], expirationSeconds: 24 * 3600 } },
+    });
+    const cluster = c.kc.getCurrentCluster()!;
+    const operatorKc = new KubeConfig();
+    operatorKc.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: OPERATOR_SA, token: token.status!.token }],
+      contexts: [{ name: 'operator', cluster: cluster.name, user: OPERATOR_SA }],
+      currentContext: 'operator',
+    });
+    const operatorKubeconfig = path.join(c.cp.workDir, 'operator.kubeconfig');
+    await writeFile(operatorKubeconfig, operatorKc.exportConfig(), { mode: 0o600 });
+    const pki = path.join(c.cp.workDir, 'pki');
+    const tls = {
+      ca: readFileSync(path.join(pki, 'ca.crt')),
+      cert: readFileSync(path.join(pki, 'admin.crt')),
+      key: readFileSync(path.join(pki, 'admin.key')),
+    };
+    return {
+      c,
+      operatorKubeconfig,
+      apiserverMetrics: () => httpsText(`${c.cp.server}/metrics`, tls),
+      stop: () => c.stop(),
+    };
+  } catch (error) {
+    await c.stop();
+    throw error;
+  }
+}
+
+function httpsText(url: string, tls: https.RequestOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ...tls, timeout: 30_000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${res.statusCode}`)),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
+/** apiserver_request_total samples (verb, resource, subresource, code, ...). */
+export async function apiserverRequests(b: BenchCluster): Promise<Sample[]> {
+  return parsePrometheus(await b.apiserverMetrics(), 'apiserver_request_total');
+}
+
+/** Requests the apiserver dispatched under the operator's FlowSchema (all verbs). */
+export async function operatorDispatched(b: BenchCluster): Promise<number> {
+  return parsePrometheus(
+    await b.apiserverMetrics(),
+    'apiserver_flowcontrol_dispatched_requests_total',
+  )
+    .filter((s) => s.labels.flow_schema === OPERATOR_FLOW_SCHEMA)
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/**
+ * What a kubelet reports about itself, sized like a real node's status (~40 cached images,
+ * conditions, addresses, nodeInfo): a full Node watch pays for all of it, a metadata-only one
+ * for none.
+ */
+export function realisticNode(name: string, annotations: Record<string, string>): V1Node {
+  const now = new Date();
+  const condition = (type: string, status: string, reason: string) => ({
+    type,
+    status,
+    reason,
+    message: `kubelet reports ${type} ${status}`,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+  });
+  const resources = {
+    cpu: '8',
+    memory: '32876544Ki',
+    'ephemeral-storage': '101430960Ki',
+    pods: '110',
+    'hugepages-2Mi': '0',
+  };
+  return {
+    metadata: {
+      name,
+      annotations: {
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+        ...annotations,
+      },
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': 'amd64',
+        'node.kubernetes.io/instance-type': 'm6i.2xlarge',
+        'topology.kubernetes.io/region': 'eu-west-1',
+        'topology.kubernetes.io/zone': `eu-west-1${'abc'[name.length % 3]}`,
+      },
+    },
+    spec: { podCIDR: '10.244.0.0/24', providerID: `aws:///eu-west-1a/i-${name}` },
+    status: {
+      capacity: resources,
+      allocatable: resources,
+      conditions: [
+        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory'),
+        condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure'),
+        condition('PIDPressure', 'False', 'KubeletHasSufficientPID'),
+        condition('Ready', 'True', 'KubeletReady'),
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '10.0.12.34' },
+        { type: 'Hostname', address: name },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: 'ec2a7c3e1f4b4d5e8a9b0c1d2e3f4a5b',
+        systemUUID: 'ec2a7c3e-1f4b-4d5e-8a9b-0c1d2e3f4a5b',
+        bootID: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+        kernelVersion: '6.8.0-1021-aws',
+        osImage: 'Ubuntu 24.04.1 LTS',
+        containerRuntimeVersion: 'containerd://1.7.24',
+        kubeletVersion: 'v1.34.4',
+        kubeProxyVersion: 'v1.34.4',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+      images: Array.from({ length: 40 }, (_, i) => ({
+        names: [
+          `registry.example.com/team-${i % 7}/service-${i}@sha256:${'0123456789abcdef'.repeat(4)}`,
+          `registry.example.com/team-${i % 7}/service-${i}:v1.${i}.0`,
+        ],
+        sizeBytes: 50_000_000 + i * 1_234_567,
+      })),
+    },
+  };
+}
+
+/** Creates nodes with bounded parallelism (the admin is APF-exempt, so only this bounds it). */
+export async function createNodes(
+  b: BenchCluster,
+  names: string[],
+  annotations: Record<string, string>,
+  concurrency = 32,
+): Promise<void> {
+  await mapLimit(names, concurrency, (name) =>
+    b.c.core.createNode({ body: realisticNode(name, annotations) }),
+  );
+}
+
+export async function annotateNodes(
+  b: BenchCluster,
+  names: string[],
+  annotations: Record<string, string>,
+  concurrency = 32,
+): Promise<void> {
+  await mapLimit(names, concurrency, (name) =>
+    b.c.core.patchNode({ name, body: { metadata: { annotations } } }, MERGE),
+  );
+}
+
+/** Events of a watch, restarted never: a bench run is far shorter than the server timeout. */
+function watch(
+  b: BenchCluster,
+  p: string,
+  query: Record<string, string>,
+  onEvent: (phase: string, obj: unknown) => void,
+): Promise<AbortController> {
+  return new Watch(b.c.kc).watch(p, query, onEvent, (err: unknown) => {
+    if (err && !(err instanceof Error && err.name === 'AbortError'))
+      console.error(`bench watch ${p} ended:`, err);
+  });
+}
+
+/**
+ * The simulated kubelet: every installer Job that appears is completed at once through the
+ * status subresources, with a successful install report as the termination message.
+ */
+export async function runFakeKubelet(
+  b: BenchCluster,
+  runtimes: string[],
+  onJob?: (job: V1Job, at: number) => void,
+): Promise<{ stop(): void; live(): number }> {
+  const kubelet = new FakeKubelet(b.c, { actAsJobController: true });
+  const live = new Set<string>();
+  let inFlight = Promise.resolve();
+  const pending: V1Job[] = [];
+  const drain = () =>
+    (inFlight = inFlight
+      .then(async () => {
+        const batch = pending.splice(0);
+        await mapLimit(batch, 16, async (job) => {
+          const operation =
+            job.metadata?.labels?.[LABELS.operation] === 'uninstall' ? 'uninstall' : 'install';
+          await kubelet.finishWithReport(job, installReport(runtimes, { operation }));
+        });
+      })
+      .catch((err: unknown) => console.error('fake kubelet:', err)));
+  const controller = await watch(
+    b,
+    `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`,
+    {},
+    (phase, obj) => {
+      const job = obj as V1Job;
+      const name = job.metadata?.name ?? '';
+      if (phase === 'DELETED') live.delete(name);
+      if (phase !== 'ADDED') return;
+      live.add(name);
+      onJob?.(job, performance.now());
+      pending.push(job);
+      void drain();
+    },
+  );
+  return { stop: () => controller.abort(), live: () => live.size };
+}
+
+/** Counts nodes as they gain the ready status label; resolves once `count` have it. */
+export async function watchReady(b: BenchCluster): Promise<{ ready: Set<string>; stop(): void }> {
+  const ready = new Set<string>();
+  const controller = await watch(
+    b,
+    '/api/v1/nodes',
+    { labelSelector: `${LABELS.status}=ready` },
+    (phase, obj) => {
+      const name = (obj as V1Node).metadata?.name ?? '';
+      if (phase === 'ADDED' || phase === 'MODIFIED') ready.add(name);
+      else if (phase === 'DELETED') ready.delete(name);
+    },
+  );
+  return { ready, stop: () => controller.abort() };
+}

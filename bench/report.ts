@@ -1,0 +1,160 @@
+import type { InstallerSample } from './installer-cost.ts';
+import type { RequestCounts, ScaleResult } from './operator-scale.ts';
+import { fmt, markdownTable, percentile } from './stats.ts';
+
+/** Everything measured so far; each `npm run bench` replaces the entries it re-measured. */
+export interface Results {
+  /** By node count. */
+  scale: Record<
+    string,
+    {
+      date: string;
+      machine: string;
+      unlimited: ScaleResult;
+      tenPercent: ScaleResult;
+      metadataOnly?: ScaleResult;
+    }
+  >;
+  installer?: { date: string; machine: string; samples: InstallerSample[] };
+  nodeJsonBytes?: number;
+}
+
+const perNode = (counts: Record<string, number>, nodes: number): string =>
+  Object.entries(counts)
+    .map(([verb, n]) => `${verb} ${fmt(n / nodes, 2)}`)
+    .join(', ') || '0';
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+const perMinute = (counts: Record<string, number>, seconds: number): string =>
+  Object.entries(counts)
+    .map(([verb, n]) => `${verb} ${fmt((n * 60) / seconds, 1)}`)
+    .join(', ') || '0';
+
+function crossCheck(r: RequestCounts, nodes: number): string {
+  return `apiserver−bench: ${perNode(r.apiserverMinusBench, nodes)}; FlowSchema dispatched ${r.dispatched} vs client ${sum(r.client)}`;
+}
+
+export function renderMarkdown(results: Results): string {
+  const sizes = Object.keys(results.scale)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const runs = sizes.map((n) => results.scale[String(n)]!);
+  const row = (
+    what: string,
+    how: string,
+    cell: (r: (typeof runs)[number], n: number) => string,
+  ) => [what, ...runs.map((r, i) => cell(r, sizes[i]!)), how];
+  const scaleTable = markdownTable(
+    ['Measured', ...sizes.map((n) => `N = ${n.toLocaleString('en')}`), 'How'],
+    [
+      row(
+        'Time until all N nodes are labelled ready, maxConcurrentInstalls unlimited (s)',
+        'Fresh control plane, N nodes created first; clock starts when the bench sends the first of N opt-in annotation patches (32 in flight) and stops when its watch on `wasm-node.dev/status=ready` has seen all N. "Unlimited" is `100%`.',
+        (r) => fmt(r.unlimited.convergeSeconds),
+      ),
+      row(
+        'Same, maxConcurrentInstalls 10% (s)',
+        'As above, separate fresh control plane, `maxConcurrentInstalls: 10%`.',
+        (r) => fmt(r.tenPercent.convergeSeconds),
+      ),
+      row(
+        'Operator RSS once its caches are synced, before any opt-in (MiB)',
+        '`VmRSS` of the operator process (`node src/operator/main.ts`) when /readyz first answers 200, N (+ probe) nodes already exist.',
+        (r) => fmt(r.unlimited.startRssMiB, 0),
+      ),
+      row(
+        'Operator peak RSS, unlimited / 10% (MiB)',
+        '`VmHWM` from /proc/<pid>/status when all N are ready.',
+        (r) => `${fmt(r.unlimited.peakRssMiB, 0)} / ${fmt(r.tenPercent.peakRssMiB, 0)}`,
+      ),
+      row(
+        'Operator CPU, process start → all ready, unlimited / 10% (s)',
+        '`utime + stime` from /proc/<pid>/stat (USER_HZ 100).',
+        (r) => `${fmt(r.unlimited.cpuSeconds)} / ${fmt(r.tenPercent.cpuSeconds)}`,
+      ),
+      row(
+        'API requests per node by verb, unlimited (operator counter)',
+        'Operator-side `wasm_node_operator_api_requests_total` (every undici request classified like apiserver_request_total), process start → all ready, divided by N. WATCH/LIST include the initial list and watches.',
+        (r, n) => perNode(r.unlimited.requests.client, n),
+      ),
+      row(
+        'API requests per node by verb, 10% (operator counter)',
+        'As above with `maxConcurrentInstalls: 10%`.',
+        (r, n) => perNode(r.tenPercent.requests.client, n),
+      ),
+      row(
+        'Cross-check on the apiserver, unlimited',
+        "Growth of `apiserver_request_total` (resource requests) minus the bench's own requests (counted client-side in the bench), per node; and `apiserver_flowcontrol_dispatched_requests_total` of a FlowSchema matching only the operator's ServiceAccount, vs the operator's total. apiserver_request_total has no user or user-agent label and counts a WATCH only when it ends, so open watches are missing there and the apiserver's own loopback requests (kube-system leases) are included.",
+        (r, n) => crossCheck(r.unlimited.requests, n),
+      ),
+      row(
+        'Steady state: operator CPU (s/min) and requests/min',
+        'After convergence and after the last finished Job was deleted (+5 s), a window with no changes; CPU from /proc, requests from the operator counter, "dispatched" from its FlowSchema.',
+        (r) => {
+          const s = r.unlimited.steady;
+          if (!s) return 'n/a';
+          return `CPU ${fmt((s.cpuSeconds * 60) / s.seconds, 2)} s/min; ${perMinute(s.requests.client, s.seconds)} (dispatched ${fmt((s.requests.dispatched * 60) / s.seconds, 1)}/min, over ${s.seconds} s)`;
+        },
+      ),
+      row(
+        'Reconcile latency: annotate one node → its Job exists, median / p99 (ms)',
+        "In the same cluster after the steady window: one extra, not opted-in node is annotated at a time; from sending the patch to the bench's Job watch delivering ADDED for that node's Job (includes both watch deliveries); the next sample starts once that node is ready. Nearest-rank percentiles.",
+        (r) => {
+          const l = r.unlimited.latencyMs;
+          return l && l.length > 0
+            ? `${fmt(percentile(l, 50), 0)} / ${fmt(percentile(l, 99), 0)} (n = ${l.length})`
+            : 'n/a';
+        },
+      ),
+      row(
+        'Full Node watch vs metadata-only: peak RSS / CPU to all ready (MiB / s)',
+        'Same run as "unlimited" with `watch.nodeMetadataOnly: true` (list and watch with `Accept: ...;as=PartialObjectMetadata`).',
+        (r) =>
+          r.metadataOnly
+            ? `full ${fmt(r.unlimited.peakRssMiB, 0)} / ${fmt(r.unlimited.cpuSeconds)}; metadata ${fmt(r.metadataOnly.peakRssMiB, 0)} / ${fmt(r.metadataOnly.cpuSeconds)}`
+            : 'not run',
+      ),
+      row('Measured on', 'Date of the run and machine.', (r) => `${r.date}; ${r.machine}`),
+    ],
+  );
+  const parts = [scaleTable];
+  const inst = results.installer;
+  if (inst) {
+    const med = (f: (s: InstallerSample) => number) => fmt(percentile(inst.samples.map(f), 50), 0);
+    const max = (f: (s: InstallerSample) => number) => fmt(Math.max(...inst.samples.map(f)), 0);
+    parts.push(
+      markdownTable(
+        [
+          'Installer on a real containerd',
+          `median (max) of ${inst.samples.length} runs, ms`,
+          'How',
+        ],
+        [
+          [
+            '`install` wall time excluding the containerd restart',
+            `${med((s) => s.installExclRestartMs)} (${max((s) => s.installExclRestartMs)})`,
+            "`node bin/wasm-node-installer.js install --runtimes wasmtime` against a fresh supervised containerd 1.6 (test/support/supervised-node.ts); process start → exit, minus the restart command's own time (a wrapper around it timestamps start and end). Includes shim copy + checksum, config patch, config validation with containerd, CRI verification after the restart.",
+          ],
+          [
+            'containerd restart (restart command)',
+            `${med((s) => s.restartMs)} (${max((s) => s.restartMs)})`,
+            "The wrapper's start → end: SIGTERM to containerd, the supervisor restarts it, the script waits for a new PID serving the socket.",
+          ],
+          [
+            'No-op re-run of `install`',
+            `${med((s) => s.noopMs)} (${max((s) => s.noopMs)})`,
+            'Second `install` on the same node: report says changed=false, restarted=false.',
+          ],
+          [
+            'containerd unavailability window during the restart',
+            `${med((s) => s.unavailableMs)} (${max((s) => s.unavailableMs)})`,
+            'CRI RuntimeService/Status probed back to back (1 s deadline, 5 ms pause) over the socket during the first install; longest stretch from the first failing to the next answering probe.',
+          ],
+          ['Measured on', `${inst.date}; ${inst.machine}`, ''],
+        ],
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}
