@@ -38,7 +38,6 @@ export class FakeKubelet {
 
   /** Finishes the Job's pod with the given exit code and termination message. */
   async finish(job: V1Job, result: { exitCode: number; message: string }): Promise<void> {
-    const name = job.metadata!.name!;
     const pod = this.#actAsJobController ? await this.#createPod(job) : await this.#controllerPod(job.metadata!.uid!);
     const now = new Date();
     const started = new Date(now.getTime() - 2000);

@@ -1,0 +1,95 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { waitFor } from '../support/wait.ts';
+import {
+  createNode,
+  isFinished,
+  jobs,
+  resetCluster,
+  startCluster,
+  type TestCluster,
+} from './support/cluster.ts';
+import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
+import { JobWatcher } from './support/job-watcher.ts';
+import { metricValue, startOperator, type RunningOperator } from './support/operator-harness.ts';
+
+let c: TestCluster;
+let kubelet: FakeKubelet;
+const running: RunningOperator[] = [];
+let watcher: JobWatcher | undefined;
+
+beforeAll(async () => {
+  c = await startCluster();
+  kubelet = new FakeKubelet(c, { actAsJobController: true });
+}, 60_000);
+afterEach(async () => {
+  watcher?.stop();
+  await Promise.all(running.splice(0).map((op) => op.stop()));
+  await resetCluster(c);
+});
+afterAll(() => c.stop());
+
+async function readyCount(): Promise<number> {
+  return (await c.core.listNode({ labelSelector: 'wasm-node.dev/status=ready' })).items.length;
+}
+
+async function finishAll(): Promise<void> {
+  for (const job of (await jobs(c)).filter((j) => !isFinished(j))) {
+    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+  }
+}
+
+describe('resilience (the test acts as kubelet and Job controller through the status subresources)', () => {
+  it('an apiserver restart in the middle of a rollout: the watches recover and the rollout completes', async () => {
+    const op = await startOperator(c, { rollout: { maxConcurrentInstalls: 2 } });
+    running.push(op);
+    for (let i = 0; i < 6; i++) await createNode(c, `restart-${i}`, { annotations: { 'wasm-node': 'true' } });
+    await waitFor('the first Jobs', async () => (await jobs(c)).length >= 2, { timeoutMs: 20_000 });
+    await finishAll();
+
+    await c.cp.restartApiserver();
+    // A node created after the restart is only seen through a recovered watch.
+    await createNode(c, 'restart-late', { annotations: { 'wasm-node': 'true' } });
+    await waitFor('all 7 nodes ready', async () => {
+      await finishAll();
+      return (await readyCount()) === 7;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    expect(await metricValue(op.metrics, 'wasm_node_operator_watch_restarts_total')).toBeGreaterThan(0);
+    expect(op.logs.some((l) => l.includes('watch error; restarting with backoff'))).toBe(true);
+    expect(op.operator.ready).toBe(true);
+  }, 120_000);
+
+  it('two operator instances: only the leader creates Jobs; when it stops, the standby takes over and finishes the rollout', async () => {
+    watcher = await JobWatcher.start(c);
+    const a = await startOperator(c, { rollout: { maxConcurrentInstalls: 1 } }, 'operator-a');
+    running.push(a);
+    await waitFor('a to lead', () => a.operator.isLeader, { timeoutMs: 10_000 });
+    const b = await startOperator(c, { rollout: { maxConcurrentInstalls: 1 } }, 'operator-b');
+    running.push(b);
+    for (let i = 0; i < 3; i++) await createNode(c, `ha-${i}`, { annotations: { 'wasm-node': 'true' } });
+    await waitFor('one Job', async () => (await jobs(c)).length === 1, { timeoutMs: 20_000 });
+    await finishAll();
+    await waitFor('two ready nodes', async () => {
+      await finishAll();
+      return (await readyCount()) === 2;
+    }, { timeoutMs: 30_000 });
+    expect(b.operator.isLeader).toBe(false);
+    expect(b.logs.some((l) => l.includes('installer job created'))).toBe(false);
+    expect(await metricValue(b.metrics, 'wasm_node_operator_reconcile_total')).toBe(0);
+    // The standby is warm: its caches are synced, so it is ready (a Deployment rollout needs that).
+    expect(b.operator.ready).toBe(true);
+
+    const stoppedAt = Date.now();
+    await a.stop();
+    await waitFor('b to lead', () => b.operator.isLeader, { timeoutMs: 10_000 });
+    const failoverMs = Date.now() - stoppedAt;
+    expect(failoverMs).toBeLessThan(a.config.leaderElection.leaseDuration);
+    await createNode(c, 'ha-late', { annotations: { 'wasm-node': 'true' } });
+    await waitFor('all 4 ready', async () => {
+      await finishAll();
+      return (await readyCount()) === 4;
+    }, { timeoutMs: 30_000 });
+    expect(b.logs.some((l) => l.includes('installer job created') && l.includes('ha-late'))).toBe(true);
+    expect(watcher.maxActive).toBe(1);
+    process.stdout.write(`in-process failover after graceful stop: ${failoverMs} ms\n`);
+  }, 120_000);
+});
