@@ -253,14 +253,18 @@ export async function annotateNodes(
   );
 }
 
-/** Events of a watch, restarted never: a bench run is far shorter than the server timeout. */
+/** Events of a watch, never restarted: a bench run is far shorter than the server's timeout. */
 function watch(
   b: BenchCluster,
   p: string,
   query: Record<string, string>,
   onEvent: (phase: string, obj: unknown) => void,
 ): Promise<AbortController> {
-  return new Watch(b.c.kc).watch(p, query, onEvent, (err: unknown) => {
+  const w = new Watch(b.c.kc);
+  // client-node aborts a watch after 30 s without events (a private, unconfigurable field);
+  // quiet stretches are the point here.
+  (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 24 * 3600_000;
+  return w.watch(p, query, onEvent, (err: unknown) => {
     if (err && !(err instanceof Error && err.name === 'AbortError'))
       console.error(`bench watch ${p} ended:`, err);
   });
