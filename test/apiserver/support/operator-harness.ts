@@ -80,12 +80,13 @@ export async function startOperator(c: TestCluster, overrides: ConfigInput = {},
   };
 }
 
-/** Current value of a metric (summed over label sets matching `labels`). */
+/** Current value of a metric (summed over label sets matching `labels`); histogram parts by full name. */
 export async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
   const all = await metrics.registry.getMetricsAsJSON();
-  const metric = all.find((m) => m.name === name);
+  const metric = all.find((m) => m.name === name || name.startsWith(`${m.name}_`));
   if (!metric) return 0;
-  return (metric.values as { value: number; labels: Record<string, string | number> }[])
+  return (metric.values as { value: number; metricName?: string; labels: Record<string, string | number> }[])
+    .filter((v) => (v.metricName ?? metric.name) === name)
     .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
     .reduce((sum, v) => sum + v.value, 0);
 }
