@@ -23,7 +23,10 @@ healthy() {
   [ -f "$W/cluster.json" ] || return 1
   for c in containerd-supervisor containerd "${CONTROL_PLANE[@]}"; do alive "$c" || return 1; done
   KUBECTL=$(jq -r .kubectl "$W/cluster.json") NODE_NAME=$(jq -r .nodeName "$W/cluster.json")
-  ctr_up >/dev/null 2>&1 && apiserver_ready >/dev/null 2>&1 && node_ready
+  ctr_up >/dev/null 2>&1 && apiserver_ready >/dev/null 2>&1 || return 1
+  # Every process runs: a node briefly NotReady (e.g. right after a containerd restart by a
+  # test) is given time rather than torn down.
+  node_ready >/dev/null 2>&1 || wait_for 60 "node $NODE_NAME to be Ready again" kubelet node_ready
 }
 
 preflight() {
@@ -110,7 +113,8 @@ step "tools ready ($K8S_BIN)"
 
 CLOCK_START=$(date +%s%N)
 mkdir -p "$W" "$RUN/containerd" "$ETC" "$VAR/lib" "$LOGD"
-rm -f "$LOGD"/*.log
+rm -rf "$LOGD/previous" && mkdir -p "$LOGD/previous"
+mv "$LOGD"/*.log "$LOGD/previous/" 2>/dev/null || true
 NODE_NAME=$(pick_node_name)
 record_host_state
 bash "$HERE/pki.sh" "$PKI" "https://127.0.0.1:$APISERVER_PORT" "$NODE_NAME"
