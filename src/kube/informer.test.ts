@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeClock, flush } from '../operator/testing/fake-clock.ts';
+import { ResilientInformer, type Lifecycle } from './informer.ts';
+import { nodeViewOf, type NodeView } from './views.ts';
+import type { V1Node } from '@kubernetes/client-node';
+
+/** A loopback apiserver stand-in that serves only the node watch; the test scripts the list. */
+async function watchServer(): Promise<{ server: Server; kc: KubeConfig; watches: string[]; send: (type: string, obj: unknown) => void }> {
+  const watches: string[] = [];
+  const open: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    watches.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders();
+    open.push(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const send = (type: string, object: unknown) => open.forEach((r) => r.write(`${JSON.stringify({ type, object })}\n`));
+  return { server, kc, watches, send };
+}
+
+function fatNode(name: string, rv: string): V1Node {
+  return {
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      resourceVersion: rv,
+      labels: { 'kubernetes.io/hostname': name },
+      annotations: { 'wasm-node': 'true', 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      managedFields: [{ manager: 'kubelet', operation: 'Update' }],
+    },
+    status: { images: [{ names: ['registry.example/big-image:1'], sizeBytes: 1 }], conditions: [] },
+  };
+}
+
+let server: Server | undefined;
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+});
+
+describe('ResilientInformer', () => {
+  it('restarts after a failed list with backoff, is synced only after a complete list, keeps slim objects, and stays stopped after stop()', async () => {
+    const fake = await watchServer();
+    server = fake.server;
+    const clock = new FakeClock();
+    const events: Lifecycle[] = [];
+    const added: NodeView[] = [];
+    let lists = 0;
+    const informer = new ResilientInformer<NodeView>({
+      resource: 'nodes',
+      kc: fake.kc,
+      path: '/api/v1/nodes',
+      list: async () => {
+        lists++;
+        if (lists === 1) throw new Error('connection refused');
+        return { items: [fatNode('n1', '10')], metadata: { resourceVersion: '10' } };
+      },
+      slim: (raw) => nodeViewOf(raw as V1Node, 'wasm-node'),
+      clock,
+      restartBackoff: { initial: 1000, max: 8000 },
+      watchTimeoutMs: 300_000,
+      resyncMs: 0,
+      onAdd: (n) => added.push(n),
+      onLifecycle: (e) => events.push(e),
+    });
+    informer.start();
+    await flush();
+    expect(events).toEqual(['connected', 'error']);
+    expect(informer.synced).toBe(false);
+
+    await clock.advance(1300);
+    await flush();
+    expect(events.slice(2)).toEqual(['restarting', 'connected', 'synced']);
+    expect(informer.synced).toBe(true);
+    expect(informer.list()).toEqual([
+      { metadata: { name: 'n1', uid: 'uid-n1', resourceVersion: '10', labels: { 'kubernetes.io/hostname': 'n1' }, annotations: { 'wasm-node': 'true' } } },
+    ]);
+    expect(fake.watches[0]).toMatch(/^\/api\/v1\/nodes\?timeoutSeconds=(2[7-9]\d|3[0-2]\d|330)&allowWatchBookmarks=true&watch=true&resourceVersion=10$/);
+
+    // Watch events are slimmed before they reach the cache too.
+    fake.send('ADDED', fatNode('n2', '11'));
+    await flush();
+    expect(added.map((n) => n.metadata.name)).toEqual(['n1', 'n2']);
+    expect(informer.get('n2')).toEqual(expect.objectContaining({ metadata: expect.not.objectContaining({ managedFields: expect.anything() }) }));
+    expect(JSON.stringify(informer.get('n2'))).not.toMatch(/images|ttl/);
+
+    await informer.stop();
+    await clock.advance(60_000);
+    await flush();
+    expect(events.at(-1)).toBe('stopped');
+    expect(events.filter((e) => e === 'restarting')).toHaveLength(1);
+  });
+});
