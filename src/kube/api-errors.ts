@@ -26,7 +26,11 @@ export function toOperatorError(err: unknown, action: string): OperatorError {
 }
 
 /** Runs a call, mapping errors, and turning the listed HTTP statuses into `undefined`. */
-export async function call<T>(action: string, fn: () => Promise<T>, tolerate: number[] = []): Promise<T | undefined> {
+export async function call<T>(
+  action: string,
+  fn: () => Promise<T>,
+  tolerate: number[] = [],
+): Promise<T | undefined> {
   try {
     return await fn();
   } catch (err) {

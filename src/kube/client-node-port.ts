@@ -35,7 +35,11 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
     },
     async createJob(job) {
       const { namespace = '', name = '' } = job.metadata ?? {};
-      const created = await call(`create job ${name}`, () => batch.createNamespacedJob({ namespace, body: job }), [409]);
+      const created = await call(
+        `create job ${name}`,
+        () => batch.createNamespacedJob({ namespace, body: job }),
+        [409],
+      );
       return created !== undefined;
     },
     async deleteJob(namespace, name) {
@@ -47,7 +51,10 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
     },
     async listJobPods(namespace, jobUid) {
       const list = await call(`list pods of job ${jobUid}`, () =>
-        core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}` }),
+        core.listNamespacedPod({
+          namespace,
+          labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}`,
+        }),
       );
       return list?.items ?? [];
     },
@@ -63,7 +70,10 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
         core.createNamespacedEvent({
           namespace: event.namespace,
           body: {
-            metadata: { name: eventName(event.involved.name, now.getTime()), namespace: event.namespace },
+            metadata: {
+              name: eventName(event.involved.name, now.getTime()),
+              namespace: event.namespace,
+            },
             involvedObject: { apiVersion: 'v1', ...event.involved },
             type: event.type,
             reason: event.reason,
@@ -81,22 +91,33 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
     async applyRuntimeClass(runtimeClass) {
       const name = runtimeClass.metadata?.name ?? '';
       await call(`apply runtimeclass ${name}`, () =>
-        nodeApi.patchRuntimeClass({ name, body: runtimeClass, fieldManager: FIELD_MANAGER, force: true }, APPLY_PATCH),
+        nodeApi.patchRuntimeClass(
+          { name, body: runtimeClass, fieldManager: FIELD_MANAGER, force: true },
+          APPLY_PATCH,
+        ),
       );
     },
     async listRuntimeClasses(labelSelector) {
-      const list = await call('list runtimeclasses', () => nodeApi.listRuntimeClass({ labelSelector }));
+      const list = await call('list runtimeclasses', () =>
+        nodeApi.listRuntimeClass({ labelSelector }),
+      );
       return list?.items ?? [];
     },
     async deleteRuntimeClass(name) {
       await call(`delete runtimeclass ${name}`, () => nodeApi.deleteRuntimeClass({ name }), [404]);
     },
     async getLease(namespace, name) {
-      return call(`get lease ${name}`, () => coordination.readNamespacedLease({ namespace, name }), [404]);
+      return call(
+        `get lease ${name}`,
+        () => coordination.readNamespacedLease({ namespace, name }),
+        [404],
+      );
     },
     async createLease(lease: V1Lease) {
       const namespace = lease.metadata?.namespace ?? '';
-      return (await call('create lease', () => coordination.createNamespacedLease({ namespace, body: lease })))!;
+      return (await call('create lease', () =>
+        coordination.createNamespacedLease({ namespace, body: lease }),
+      ))!;
     },
     async replaceLease(lease: V1Lease) {
       const { namespace = '', name = '' } = lease.metadata ?? {};

@@ -8,7 +8,12 @@ import { nodeViewOf, type NodeView } from './views.ts';
 import type { V1Node } from '@kubernetes/client-node';
 
 /** A loopback apiserver stand-in that serves only the node watch; the test scripts the list. */
-async function watchServer(): Promise<{ server: Server; kc: KubeConfig; watches: string[]; send: (type: string, obj: unknown) => void }> {
+async function watchServer(): Promise<{
+  server: Server;
+  kc: KubeConfig;
+  watches: string[];
+  send: (type: string, obj: unknown) => void;
+}> {
   const watches: string[] = [];
   const open: ServerResponse[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -26,7 +31,8 @@ async function watchServer(): Promise<{ server: Server; kc: KubeConfig; watches:
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
-  const send = (type: string, object: unknown) => open.forEach((r) => r.write(`${JSON.stringify({ type, object })}\n`));
+  const send = (type: string, object: unknown) =>
+    open.forEach((r) => r.write(`${JSON.stringify({ type, object })}\n`));
   return { server, kc, watches, send };
 }
 
@@ -37,7 +43,11 @@ function fatNode(name: string, rv: string): V1Node {
       uid: `uid-${name}`,
       resourceVersion: rv,
       labels: { 'kubernetes.io/hostname': name },
-      annotations: { 'wasm-node': 'true', 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      annotations: {
+        'wasm-node': 'true',
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      },
       managedFields: [{ manager: 'kubelet', operation: 'Update' }],
     },
     status: { images: [{ names: ['registry.example/big-image:1'], sizeBytes: 1 }], conditions: [] },
@@ -85,15 +95,29 @@ describe('ResilientInformer', () => {
     expect(events.slice(2)).toEqual(['restarting', 'connected', 'synced']);
     expect(informer.synced).toBe(true);
     expect(informer.list()).toEqual([
-      { metadata: { name: 'n1', uid: 'uid-n1', resourceVersion: '10', labels: { 'kubernetes.io/hostname': 'n1' }, annotations: { 'wasm-node': 'true' } } },
+      {
+        metadata: {
+          name: 'n1',
+          uid: 'uid-n1',
+          resourceVersion: '10',
+          labels: { 'kubernetes.io/hostname': 'n1' },
+          annotations: { 'wasm-node': 'true' },
+        },
+      },
     ]);
-    expect(fake.watches[0]).toMatch(/^\/api\/v1\/nodes\?timeoutSeconds=(2[7-9]\d|3[0-2]\d|330)&allowWatchBookmarks=true&watch=true&resourceVersion=10$/);
+    expect(fake.watches[0]).toMatch(
+      /^\/api\/v1\/nodes\?timeoutSeconds=(2[7-9]\d|3[0-2]\d|330)&allowWatchBookmarks=true&watch=true&resourceVersion=10$/,
+    );
 
     // Watch events are slimmed before they reach the cache too.
     fake.send('ADDED', fatNode('n2', '11'));
     await flush();
     expect(added.map((n) => n.metadata.name)).toEqual(['n1', 'n2']);
-    expect(informer.get('n2')).toEqual(expect.objectContaining({ metadata: expect.not.objectContaining({ managedFields: expect.anything() }) }));
+    expect(informer.get('n2')).toEqual(
+      expect.objectContaining({
+        metadata: expect.not.objectContaining({ managedFields: expect.anything() }),
+      }),
+    );
     expect(JSON.stringify(informer.get('n2'))).not.toMatch(/images|ttl/);
 
     await informer.stop();

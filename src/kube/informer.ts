@@ -72,14 +72,32 @@ export class ResilientInformer<T extends KubernetesObject> {
     // Slim watch events before ListWatch stores them. Bookmarks and ERROR Status objects
     // pass through untouched: ListWatch reads their resourceVersion / code.
     const watch = {
-      watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (phase: string, obj: unknown, raw: unknown) => void, done: (err: unknown) => void) =>
-        inner.watch(path, query, (phase, obj, raw) => cb(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? slim(obj) : obj, raw), done),
+      watch: (
+        path: string,
+        query: Record<string, string | number | boolean | undefined>,
+        cb: (phase: string, obj: unknown, raw: unknown) => void,
+        done: (err: unknown) => void,
+      ) =>
+        inner.watch(
+          path,
+          query,
+          (phase, obj, raw) =>
+            cb(
+              phase,
+              phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? slim(obj) : obj,
+              raw,
+            ),
+          done,
+        ),
     } as unknown as Watch;
     const list = async () => {
       const result = await options.list();
       return { ...result, items: result.items.map(slim) } as KubernetesListObject<T>;
     };
-    const timeoutSeconds = Math.max(1, Math.round((options.watchTimeoutMs / 1000) * (0.9 + Math.random() * 0.2)));
+    const timeoutSeconds = Math.max(
+      1,
+      Math.round((options.watchTimeoutMs / 1000) * (0.9 + Math.random() * 0.2)),
+    );
     const path = `${options.path}?timeoutSeconds=${timeoutSeconds}&allowWatchBookmarks=true`;
     this.#lw = new ListWatch<T>(path, watch, list, false, options.labelSelector);
     if (options.onAdd) this.#lw.on('add', options.onAdd);

@@ -34,13 +34,22 @@ class MemoryLeases {
   }
 
   #store(lease: V1Lease): V1Lease {
-    this.lease = structuredClone({ ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.#version) } });
+    this.lease = structuredClone({
+      ...lease,
+      metadata: { ...lease.metadata, resourceVersion: String(++this.#version) },
+    });
     return structuredClone(this.lease);
   }
 }
 
 /** Records `<identity>+` / `<identity>-` transitions and when they happened. */
-function elector(store: MemoryLeases, clock: FakeClock, identity: string, transitions: string[], at: number[] = []) {
+function elector(
+  store: MemoryLeases,
+  clock: FakeClock,
+  identity: string,
+  transitions: string[],
+  at: number[] = [],
+) {
   return new LeaderElector({
     leases: store.forIdentity(identity),
     clock,
@@ -112,7 +121,9 @@ describe('LeaderElector', () => {
     await clock.advance(1);
     const acquired = store.lease?.spec?.acquireTime;
     await clock.advance(6_000);
-    expect(String(store.lease?.spec?.renewTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(String(store.lease?.spec?.renewTime)).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/,
+    );
     expect(store.lease?.spec?.acquireTime).toBe(acquired);
     expect(store.lease?.spec?.renewTime).not.toBe(acquired);
     await a.stop();

@@ -83,14 +83,20 @@ export class LeaderElector {
       this.#lastRenew = now;
       if (!this.#leader) this.#setLeader(true);
     } else if (this.#leader && now - this.#lastRenew >= this.#o.renewDeadlineMs) {
-      this.#o.log.warn({ lease: this.#o.name }, 'leader lease not renewed within deadline; stepping down');
+      this.#o.log.warn(
+        { lease: this.#o.name },
+        'leader lease not renewed within deadline; stepping down',
+      );
       this.#setLeader(false);
     }
   }
 
   #setLeader(leader: boolean): void {
     this.#leader = leader;
-    this.#o.log.info({ lease: this.#o.name, identity: this.#o.identity, leader }, leader ? 'became leader' : 'stopped leading');
+    this.#o.log.info(
+      { lease: this.#o.name, identity: this.#o.identity, leader },
+      leader ? 'became leader' : 'stopped leading',
+    );
     if (leader) this.#o.onStartedLeading();
     else this.#o.onStoppedLeading();
   }
@@ -156,10 +162,18 @@ export class LeaderElector {
       if (current?.spec?.holderIdentity !== identity) return;
       await leases.replaceLease({
         ...current,
-        spec: { ...current.spec, holderIdentity: undefined, leaseDurationSeconds: 1, renewTime: microTime(clock.now()) },
+        spec: {
+          ...current.spec,
+          holderIdentity: undefined,
+          leaseDurationSeconds: 1,
+          renewTime: microTime(clock.now()),
+        },
       });
     } catch (err) {
-      this.#o.log.warn({ lease: name, err: errorMessage(err) }, 'lease release failed; standby waits for expiry');
+      this.#o.log.warn(
+        { lease: name, err: errorMessage(err) },
+        'lease release failed; standby waits for expiry',
+      );
     }
   }
 }

@@ -15,7 +15,13 @@ const request = {
 };
 
 describe('installer Job builder', () => {
-  const config = testConfig({ installer: { image: 'inst:1', restartCommand: 'systemctl restart containerd', binDir: '/var/lib/wasm' } });
+  const config = testConfig({
+    installer: {
+      image: 'inst:1',
+      restartCommand: 'systemctl restart containerd',
+      binDir: '/var/lib/wasm',
+    },
+  });
   const job = buildInstallerJob(request, config);
   const pod = job.spec!.template.spec!;
   const container = pod.containers[0]!;
@@ -24,15 +30,24 @@ describe('installer Job builder', () => {
     expect(pod.nodeName).toBe('worker-1');
     expect(pod.hostPID).toBe(true);
     expect(container.securityContext?.privileged).toBe(true);
-    expect(pod.volumes).toEqual([{ name: 'host-root', hostPath: { path: '/', type: 'Directory' } }]);
+    expect(pod.volumes).toEqual([
+      { name: 'host-root', hostPath: { path: '/', type: 'Directory' } },
+    ]);
     expect(container.volumeMounts).toEqual([{ name: 'host-root', mountPath: '/host' }]);
   });
 
   it('sets only args (the image entrypoint is the installer), with the optional flags', () => {
     expect(container.command).toBeUndefined();
     expect(container.args).toEqual([
-      'install', '--runtimes', 'wasmtime,spin', '--host-root', '/host',
-      '--restart-command', 'systemctl restart containerd', '--bin-dir', '/var/lib/wasm',
+      'install',
+      '--runtimes',
+      'wasmtime,spin',
+      '--host-root',
+      '/host',
+      '--restart-command',
+      'systemctl restart containerd',
+      '--bin-dir',
+      '/var/lib/wasm',
     ]);
     expect(container.terminationMessagePolicy).toBe('FallbackToLogsOnError');
   });
@@ -41,7 +56,11 @@ describe('installer Job builder', () => {
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod.priorityClassName).toBe('system-node-critical');
     expect(pod.restartPolicy).toBe('Never');
-    expect(job.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 600, ttlSecondsAfterFinished: 3600 });
+    expect(job.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 600,
+      ttlSecondsAfterFinished: 3600,
+    });
     expect(container.resources?.requests).toEqual({ cpu: '50m', memory: '64Mi' });
   });
 
@@ -54,11 +73,20 @@ describe('installer Job builder', () => {
       'app.kubernetes.io/managed-by': 'wasm-node-operator',
       'wasm-node.dev/operation': 'install',
     });
-    expect(job.metadata?.annotations).toMatchObject({ 'wasm-node.dev/node': 'worker-1', 'wasm-node.dev/desired-hash': 'abc' });
+    expect(job.metadata?.annotations).toMatchObject({
+      'wasm-node.dev/node': 'worker-1',
+      'wasm-node.dev/desired-hash': 'abc',
+    });
   });
 
   it('uninstall Jobs pass the same flags with the uninstall verb', () => {
-    expect(installerArgs('uninstall', ['spin'], testConfig().installer)).toEqual(['uninstall', '--runtimes', 'spin', '--host-root', '/host']);
+    expect(installerArgs('uninstall', ['spin'], testConfig().installer)).toEqual([
+      'uninstall',
+      '--runtimes',
+      'spin',
+      '--host-root',
+      '/host',
+    ]);
   });
 });
 
@@ -72,7 +100,9 @@ describe('desired-state hash', () => {
     expect(desiredHash(['wasmtime', 'spin'], { ...installer, binDir: '/x' })).not.toBe(base);
   });
   it('ignores Job tuning that does not change what is installed', () => {
-    expect(desiredHash(['spin'], { ...installer, activeDeadline: 1 })).toBe(desiredHash(['spin'], installer));
+    expect(desiredHash(['spin'], { ...installer, activeDeadline: 1 })).toBe(
+      desiredHash(['spin'], installer),
+    );
   });
 });
 
@@ -87,10 +117,18 @@ describe('RuntimeClass builder', () => {
     });
   });
   it('adds tolerations and overhead when configured', () => {
-    const rc = buildRuntimeClass('spin', testConfig({
-      runtimeClass: { tolerations: [{ key: 'wasm', operator: 'Exists', effect: 'NoSchedule' }], overhead: { memory: '16Mi' } },
-    }));
-    expect(rc.scheduling?.tolerations).toEqual([{ key: 'wasm', operator: 'Exists', effect: 'NoSchedule' }]);
+    const rc = buildRuntimeClass(
+      'spin',
+      testConfig({
+        runtimeClass: {
+          tolerations: [{ key: 'wasm', operator: 'Exists', effect: 'NoSchedule' }],
+          overhead: { memory: '16Mi' },
+        },
+      }),
+    );
+    expect(rc.scheduling?.tolerations).toEqual([
+      { key: 'wasm', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
     expect(rc.overhead).toEqual({ podFixed: { memory: '16Mi' } });
   });
 });

@@ -15,11 +15,18 @@ describe('config schema', () => {
     expect(c.rollout.failureBudget).toBe(3);
     expect(c.rollout.reverifyInterval).toBe(3_600_000);
     expect(c.installer.priorityClassName).toBe('system-node-critical');
-    expect(c.leaderElection).toMatchObject({ enabled: true, leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 });
+    expect(c.leaderElection).toMatchObject({
+      enabled: true,
+      leaseDuration: 15_000,
+      renewDeadline: 10_000,
+      retryPeriod: 2_000,
+    });
   });
 
   it('reads durations as Go-style strings or seconds', () => {
-    const c = parseConfig({ rollout: { reverifyInterval: '1h30m', retryBackoff: { initial: 2, max: '500ms' } } });
+    const c = parseConfig({
+      rollout: { reverifyInterval: '1h30m', retryBackoff: { initial: 2, max: '500ms' } },
+    });
     expect(c.rollout.reverifyInterval).toBe(5_400_000);
     expect(c.rollout.retryBackoff).toEqual({ initial: 2000, max: 500 });
     expect(parseDuration('0')).toBe(0);
@@ -34,7 +41,12 @@ describe('config schema', () => {
         optIn: { labelSelector: 'a in (b' },
         leaderElection: { leaseDuration: '5s', renewDeadline: '10s' },
       });
-    for (const field of ['runtimes[1]', 'rollout.maxConcurrentInstalls', 'optIn.labelSelector', 'at leaderElection']) {
+    for (const field of [
+      'runtimes[1]',
+      'rollout.maxConcurrentInstalls',
+      'optIn.labelSelector',
+      'at leaderElection',
+    ]) {
       expect(attempt).toThrow(field);
     }
   });
@@ -51,7 +63,10 @@ describe('config loading', () => {
   it('layers file < env < --set flags', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'config.yaml');
-    await writeFile(file, 'namespace: from-file\nruntimes: [spin]\nrollout:\n  failureBudget: 5\n  maxConcurrentInstalls: 2\n');
+    await writeFile(
+      file,
+      'namespace: from-file\nruntimes: [spin]\nrollout:\n  failureBudget: 5\n  maxConcurrentInstalls: 2\n',
+    );
     const c = await loadConfig({
       file,
       env: { POD_NAMESPACE: 'from-env', WASM_NODE_INSTALLER_IMAGE: 'img:env' },
@@ -66,7 +81,10 @@ describe('config loading', () => {
 
   it('parses --set values as YAML scalars', () => {
     expect(parseSetFlag('a.b=3')).toEqual({ path: 'a.b', value: 3 });
-    expect(parseSetFlag('runtimes=[spin, wasmtime]')).toEqual({ path: 'runtimes', value: ['spin', 'wasmtime'] });
+    expect(parseSetFlag('runtimes=[spin, wasmtime]')).toEqual({
+      path: 'runtimes',
+      value: ['spin', 'wasmtime'],
+    });
     expect(parseSetFlag('x=25%')).toEqual({ path: 'x', value: '25%' });
     expect(() => parseSetFlag('novalue')).toThrow(/path=value/);
   });

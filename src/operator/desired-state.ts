@@ -21,8 +21,5 @@ export function installerArgs(
  * (new shim versions) or new args change it, which re-installs nodes through the rollout.
  */
 export function desiredHash(runtimes: readonly string[], installer: Config['installer']): string {
-  return shortHash(
-    [installer.image, ...installerArgs('install', runtimes, installer)],
-    16,
-  );
+  return shortHash([installer.image, ...installerArgs('install', runtimes, installer)], 16);
 }

@@ -15,7 +15,9 @@ export async function startHttpServer(opts: {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (path === '/readyz') {
       const ready = opts.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'caches not synced');
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ok' : 'caches not synced');
     } else if (path === '/metrics') {
       opts.registry.metrics().then(
         (body) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(body),
@@ -33,9 +35,10 @@ export async function startHttpServer(opts: {
   return {
     server,
     port,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

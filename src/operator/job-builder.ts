@@ -51,7 +51,13 @@ export function buildInstallerJob(req: JobRequest, config: Config): V1Job {
       // The Node owns its Jobs, so deleting a node garbage-collects them (namespaced children
       // may have cluster-scoped owners).
       ownerReferences: [
-        { apiVersion: 'v1', kind: 'Node', name: req.nodeName, uid: req.nodeUid, blockOwnerDeletion: false },
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          name: req.nodeName,
+          uid: req.nodeUid,
+          blockOwnerDeletion: false,
+        },
       ],
     },
     spec: {
@@ -78,7 +84,10 @@ export function buildInstallerJob(req: JobRequest, config: Config): V1Job {
               imagePullPolicy: installer.imagePullPolicy,
               args: installerArgs(req.operation, req.runtimes, installer),
               securityContext: { privileged: true },
-              resources: { requests: installer.resources.requests, limits: installer.resources.limits },
+              resources: {
+                requests: installer.resources.requests,
+                limits: installer.resources.limits,
+              },
               volumeMounts: [{ name: 'host-root', mountPath: HOST_ROOT }],
               terminationMessagePath: '/dev/termination-log',
               terminationMessagePolicy: 'FallbackToLogsOnError',

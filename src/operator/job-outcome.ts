@@ -21,7 +21,8 @@ function jobRuntimes(job: JobView): string[] {
 }
 
 function failureMessage(job: JobView, outcome: JobOutcome | undefined): string {
-  if (outcome?.report?.error) return `${outcome.report.error.code}: ${outcome.report.error.message}`;
+  if (outcome?.report?.error)
+    return `${outcome.report.error.code}: ${outcome.report.error.message}`;
   const failed = job.status.conditions.find((c) => c.type === 'Failed' && c.status === 'True');
   if (failed) return `job ${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}`;
   if (outcome?.report && !outcome.report.ok) return 'installer reported failure without an error';
@@ -38,10 +39,17 @@ function runtimeLabels(node: NodeView, verified: readonly string[]): Record<stri
 
 function verifiedRuntimes(job: JobView, report: InstallReport | undefined): string[] {
   const wanted = jobRuntimes(job);
-  return (report?.runtimes ?? []).filter((r) => r.verified && wanted.includes(r.name)).map((r) => r.name);
+  return (report?.runtimes ?? [])
+    .filter((r) => r.verified && wanted.includes(r.name))
+    .map((r) => r.name);
 }
 
-function failureSteps(node: NodeView, job: JobView, outcome: JobOutcome | undefined, now: number): Step[] {
+function failureSteps(
+  node: NodeView,
+  job: JobView,
+  outcome: JobOutcome | undefined,
+  now: number,
+): Step[] {
   const op = jobOperation(job) as Operation;
   const attempts = Number(job.metadata.annotations[ANNOTATIONS.attempt] ?? '0') + 1;
   const error = failureMessage(job, outcome);
@@ -49,7 +57,10 @@ function failureSteps(node: NodeView, job: JobView, outcome: JobOutcome | undefi
   // (failed) report still verified, e.g. after the installer rolled back to the old config.
   const labels =
     op === 'install'
-      ? { ...runtimeLabels(node, verifiedRuntimes(job, outcome?.report)), [LABELS.provisioned]: null }
+      ? {
+          ...runtimeLabels(node, verifiedRuntimes(job, outcome?.report)),
+          [LABELS.provisioned]: null,
+        }
       : {};
   return [
     {
@@ -66,16 +77,28 @@ function failureSteps(node: NodeView, job: JobView, outcome: JobOutcome | undefi
         [ANNOTATIONS.message]: `${op} failed (attempt ${attempts}, job ${job.metadata.name}): ${error}`,
       },
     },
-    { kind: 'event', type: 'Warning', reason: op === 'install' ? 'InstallFailed' : 'UninstallFailed', message: `${error} (job ${job.metadata.name}, attempt ${attempts})` },
+    {
+      kind: 'event',
+      type: 'Warning',
+      reason: op === 'install' ? 'InstallFailed' : 'UninstallFailed',
+      message: `${error} (job ${job.metadata.name}, attempt ${attempts})`,
+    },
     { kind: 'observeJob', operation: op, result: 'failed', job },
   ];
 }
 
-function installSuccessSteps(node: NodeView, job: JobView, outcome: JobOutcome | undefined, now: number): Step[] {
+function installSuccessSteps(
+  node: NodeView,
+  job: JobView,
+  outcome: JobOutcome | undefined,
+  now: number,
+): Step[] {
   const report = outcome?.report;
   const verified = verifiedRuntimes(job, report);
   if (!report || !report.ok || verified.length === 0) {
-    const problem = report?.ok ? { ...outcome, problem: 'the installer verified none of the runtimes' } : outcome;
+    const problem = report?.ok
+      ? { ...outcome, problem: 'the installer verified none of the runtimes' }
+      : outcome;
     return failureSteps(node, job, problem, now);
   }
   const described = report.runtimes
@@ -86,7 +109,11 @@ function installSuccessSteps(node: NodeView, job: JobView, outcome: JobOutcome |
   const steps: Step[] = [
     {
       kind: 'patchNode',
-      labels: { ...runtimeLabels(node, verified), [LABELS.provisioned]: 'true', [LABELS.status]: STATUS.ready },
+      labels: {
+        ...runtimeLabels(node, verified),
+        [LABELS.provisioned]: 'true',
+        [LABELS.status]: STATUS.ready,
+      },
       annotations: {
         [ANNOTATIONS.installedHash]: job.metadata.annotations[ANNOTATIONS.desiredHash] ?? '',
         [ANNOTATIONS.verifiedAt]: new Date(finishedAtMs(job, now)).toISOString(),
@@ -129,16 +156,23 @@ export function finishedJobSteps(
   if (failure?.job === job.metadata.name) return { recorded: true, steps: [] };
   const op = jobOperation(job);
   if (op === 'uninstall') {
-    if (phase === 'failed') return { recorded: false, steps: failureSteps(node, job, outcome, now) };
+    if (phase === 'failed')
+      return { recorded: false, steps: failureSteps(node, job, outcome, now) };
     const clear = clearMarkersPatch(node);
-    const visible = Object.keys(clear.labels).every((k) => node.metadata.labels[k] === undefined) &&
+    const visible =
+      Object.keys(clear.labels).every((k) => node.metadata.labels[k] === undefined) &&
       Object.keys(clear.annotations).every((k) => annotations[k] === undefined);
     if (visible) return { recorded: true, steps: [{ kind: 'deleteJob', name: job.metadata.name }] };
     return {
       recorded: false,
       steps: [
         { kind: 'patchNode', ...clear },
-        { kind: 'event', type: 'Normal', reason: 'Uninstalled', message: `Wasm runtimes removed (job ${job.metadata.name})` },
+        {
+          kind: 'event',
+          type: 'Normal',
+          reason: 'Uninstalled',
+          message: `Wasm runtimes removed (job ${job.metadata.name})`,
+        },
         { kind: 'observeJob', operation: 'uninstall', result: 'succeeded', job },
       ],
     };
@@ -147,6 +181,7 @@ export function finishedJobSteps(
   const successVisible =
     annotations[ANNOTATIONS.installedHash] === job.metadata.annotations[ANNOTATIONS.desiredHash] &&
     annotations[ANNOTATIONS.verifiedAt] === new Date(finishedAtMs(job, now)).toISOString();
-  if (successVisible) return { recorded: true, steps: [{ kind: 'deleteJob', name: job.metadata.name }] };
+  if (successVisible)
+    return { recorded: true, steps: [{ kind: 'deleteJob', name: job.metadata.name }] };
   return { recorded: false, steps: installSuccessSteps(node, job, outcome, now) };
 }

@@ -64,7 +64,10 @@ const server = await startHttpServer({
   registry: metrics.registry,
   ready: () => operator.ready,
 });
-log.info({ port: server.port, identity, namespace: config.namespace, runtimes: config.runtimes }, 'operator started');
+log.info(
+  { port: server.port, identity, namespace: config.namespace, runtimes: config.runtimes },
+  'operator started',
+);
 operator.start();
 
 let stopping = false;

@@ -29,7 +29,9 @@ describe('job names', () => {
 
   it('keep a readable node prefix and end with the hash', () => {
     expect(jobName('install', 'worker-1', 'r')).toMatch(/^wasm-install-worker-1-[0-9a-f]{10}$/);
-    expect(jobName('install', 'Node.Example.COM', 'r')).toMatch(/^wasm-install-node-example-com-[0-9a-f]{10}$/);
+    expect(jobName('install', 'Node.Example.COM', 'r')).toMatch(
+      /^wasm-install-node-example-com-[0-9a-f]{10}$/,
+    );
   });
 
   it('node hash is a valid label value', () => {

@@ -9,7 +9,9 @@ import type { Plan, Step } from './plan-types.ts';
 import { nodeView, report, testConfig } from './testing/fixtures.ts';
 
 const NOW = Date.parse('2026-11-25T12:05:00.000Z');
-const config = testConfig({ rollout: { reverifyInterval: 0, retryBackoff: { initial: '30s', max: '10m' } } });
+const config = testConfig({
+  rollout: { reverifyInterval: 0, retryBackoff: { initial: '30s', max: '10m' } },
+});
 const ctx = { config, policy: optInPolicy(config) };
 const HASH = desiredHash(['wasmtime', 'spin'], config.installer);
 const optedIn = (extra: Record<string, string> = {}, labels: Record<string, string> = {}) =>
@@ -36,7 +38,14 @@ function finish(p: Plan, phase: 'running' | 'succeeded' | 'failed'): JobView {
       conditions:
         phase === 'running'
           ? []
-          : [{ type: phase === 'succeeded' ? 'Complete' : 'Failed', status: 'True', lastTransitionTime: end, reason: phase === 'failed' ? 'BackoffLimitExceeded' : undefined }],
+          : [
+              {
+                type: phase === 'succeeded' ? 'Complete' : 'Failed',
+                status: 'True',
+                lastTransitionTime: end,
+                reason: phase === 'failed' ? 'BackoffLimitExceeded' : undefined,
+              },
+            ],
     },
   });
   return view;
@@ -97,7 +106,9 @@ describe('planNode: install', () => {
       'wasm-node.dev/status': 'ready',
     });
     expect(patch?.annotations?.['wasm-node.dev/installed-hash']).toBe(HASH);
-    expect(only(p, 'event')).toEqual([expect.objectContaining({ type: 'Normal', reason: 'Installed' })]);
+    expect(only(p, 'event')).toEqual([
+      expect.objectContaining({ type: 'Normal', reason: 'Installed' }),
+    ]);
     expect(only(p, 'deleteJob')).toEqual([]);
     // Once the cache shows the record, the Job goes and the node is ready.
     const after = plan(patched(node, p), { jobs: [job] });
@@ -108,33 +119,63 @@ describe('planNode: install', () => {
   it('a runtime the installer did not verify gets no label and a Warning', () => {
     const node = optedIn();
     const job = finish(plan(node), 'succeeded');
-    const partial = report({ runtimes: [{ name: 'wasmtime', verified: true, adopted: false }, { name: 'spin', verified: false, adopted: false }] });
+    const partial = report({
+      runtimes: [
+        { name: 'wasmtime', verified: true, adopted: false },
+        { name: 'spin', verified: false, adopted: false },
+      ],
+    });
     const p = plan(node, { jobs: [job], outcomes: outcome({ report: partial }, job) });
-    expect(only(p, 'patchNode')[0]?.labels).not.toHaveProperty(['runtime.wasm-node.dev/spin'], 'ready');
+    expect(only(p, 'patchNode')[0]?.labels).not.toHaveProperty(
+      ['runtime.wasm-node.dev/spin'],
+      'ready',
+    );
     expect(only(p, 'event').map((e) => e.reason)).toEqual(['Installed', 'RuntimeNotVerified']);
   });
 
   it('a succeeded Job without a readable report is a failure (nothing is labelled unverified)', () => {
     const node = optedIn();
     const job = finish(plan(node), 'succeeded');
-    const p = plan(node, { jobs: [job], outcomes: outcome({ problem: 'termination message is not JSON: boom' }, job) });
+    const p = plan(node, {
+      jobs: [job],
+      outcomes: outcome({ problem: 'termination message is not JSON: boom' }, job),
+    });
     expect(only(p, 'patchNode')[0]?.labels).toMatchObject({ 'wasm-node.dev/status': 'failed' });
-    expect(only(p, 'event')[0]).toMatchObject({ type: 'Warning', reason: 'InstallFailed', message: expect.stringContaining('not JSON') });
+    expect(only(p, 'event')[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'InstallFailed',
+      message: expect.stringContaining('not JSON'),
+    });
   });
 });
 
 describe('planNode: failure and retry', () => {
   const node = optedIn();
   const job = finish(plan(node), 'failed');
-  const failedReport = report({ ok: false, runtimes: [], error: { code: 'RestartFailed', message: 'containerd did not come back' } });
+  const failedReport = report({
+    ok: false,
+    runtimes: [],
+    error: { code: 'RestartFailed', message: 'containerd did not come back' },
+  });
   const recording = plan(node, { jobs: [job], outcomes: outcome({ report: failedReport }, job) });
   const failedNode = patched(node, recording);
 
   it('records the failure with the installer error as a Warning and a describe-visible annotation', () => {
-    expect(only(recording, 'event')[0]).toMatchObject({ type: 'Warning', reason: 'InstallFailed', message: expect.stringContaining('RestartFailed: containerd did not come back') });
+    expect(only(recording, 'event')[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'InstallFailed',
+      message: expect.stringContaining('RestartFailed: containerd did not come back'),
+    });
     expect(failedNode.metadata.labels['wasm-node.dev/status']).toBe('failed');
-    expect(failedNode.metadata.annotations['wasm-node.dev/message']).toMatch(/install failed \(attempt 1.*containerd did not come back/);
-    expect(JSON.parse(failedNode.metadata.annotations['wasm-node.dev/failure']!)).toMatchObject({ op: 'install', hash: HASH, attempts: 1, job: job.metadata.name });
+    expect(failedNode.metadata.annotations['wasm-node.dev/message']).toMatch(
+      /install failed \(attempt 1.*containerd did not come back/,
+    );
+    expect(JSON.parse(failedNode.metadata.annotations['wasm-node.dev/failure']!)).toMatchObject({
+      op: 'install',
+      hash: HASH,
+      attempts: 1,
+      job: job.metadata.name,
+    });
   });
 
   it('waits out the backoff, then deletes the failed Job, then retries under a new name', () => {
@@ -143,7 +184,9 @@ describe('planNode: failure and retry', () => {
     expect(waiting.steps).toEqual([]);
     expect(waiting.requeueAfterMs).toBe(30_000 - 1000);
     const later = NOW + 30_000;
-    expect(plan(failedNode, { jobs: [job], now: later }).steps).toEqual([{ kind: 'deleteJob', name: job.metadata.name }]);
+    expect(plan(failedNode, { jobs: [job], now: later }).steps).toEqual([
+      { kind: 'deleteJob', name: job.metadata.name },
+    ]);
     const retry = only(plan(failedNode, { now: later }), 'startJob')[0];
     expect(retry?.job.metadata?.name).not.toBe(job.metadata.name);
     expect(retry?.job.metadata?.annotations?.['wasm-node.dev/attempt']).toBe('1');
@@ -151,35 +194,58 @@ describe('planNode: failure and retry', () => {
 
   it('the backoff doubles per attempt', () => {
     const second = structuredClone(failedNode);
-    second.metadata.annotations['wasm-node.dev/failure'] = JSON.stringify({ op: 'install', hash: HASH, attempts: 2, at: NOW, job: 'x' });
+    second.metadata.annotations['wasm-node.dev/failure'] = JSON.stringify({
+      op: 'install',
+      hash: HASH,
+      attempts: 2,
+      at: NOW,
+      job: 'x',
+    });
     expect(plan(second).requeueAfterMs).toBe(60_000);
   });
 
   it('the retry annotation clears the failure once the failed Job is gone', () => {
     const asked = structuredClone(failedNode);
     asked.metadata.annotations['wasm-node.dev/retry'] = 'now';
-    expect(plan(asked, { jobs: [job] }).steps).toEqual([{ kind: 'deleteJob', name: job.metadata.name }]);
+    expect(plan(asked, { jobs: [job] }).steps).toEqual([
+      { kind: 'deleteJob', name: job.metadata.name },
+    ]);
     const cleared = plan(asked);
-    expect(only(cleared, 'patchNode')[0]?.annotations).toEqual({ 'wasm-node.dev/retry': null, 'wasm-node.dev/failure': null });
+    expect(only(cleared, 'patchNode')[0]?.annotations).toEqual({
+      'wasm-node.dev/retry': null,
+      'wasm-node.dev/failure': null,
+    });
     expect(only(plan(patched(asked, cleared)), 'startJob')).toHaveLength(1);
   });
 
   it('a new desired state (config change) retries at once, ignoring the old backoff', () => {
     const c = testConfig({ installer: { image: 'installer:2' }, rollout: { reverifyInterval: 0 } });
-    expect(only(plan(failedNode, {}, { config: c, policy: optInPolicy(c) }), 'startJob')).toHaveLength(1);
+    expect(
+      only(plan(failedNode, {}, { config: c, policy: optInPolicy(c) }), 'startJob'),
+    ).toHaveLength(1);
   });
 });
 
 describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
   const ready = optedIn(
-    { 'wasm-node.dev/installed-hash': HASH, 'wasm-node.dev/verified-at': new Date(NOW - 60_000).toISOString() },
-    { 'runtime.wasm-node.dev/wasmtime': 'ready', 'runtime.wasm-node.dev/spin': 'ready', 'wasm-node.dev/provisioned': 'true', 'wasm-node.dev/status': 'ready' },
+    {
+      'wasm-node.dev/installed-hash': HASH,
+      'wasm-node.dev/verified-at': new Date(NOW - 60_000).toISOString(),
+    },
+    {
+      'runtime.wasm-node.dev/wasmtime': 'ready',
+      'runtime.wasm-node.dev/spin': 'ready',
+      'wasm-node.dev/provisioned': 'true',
+      'wasm-node.dev/status': 'ready',
+    },
   );
 
   it('a new installer image re-installs a ready node', () => {
     const c = testConfig({ installer: { image: 'installer:2' } });
     const p = plan(ready, {}, { config: c, policy: optInPolicy(c) });
-    expect(only(p, 'startJob')[0]?.job.spec?.template.spec?.containers[0]?.image).toBe('installer:2');
+    expect(only(p, 'startJob')[0]?.job.spec?.template.spec?.containers[0]?.image).toBe(
+      'installer:2',
+    );
   });
 
   it('re-verifies a ready node after reverifyInterval (staggered), and not before', () => {
@@ -199,8 +265,16 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     const p = plan(out);
     const [start] = only(p, 'startJob');
     expect(start?.operation).toBe('uninstall');
-    expect(start?.job.spec?.template.spec?.containers[0]?.args?.slice(0, 3)).toEqual(['uninstall', '--runtimes', 'wasmtime,spin']);
-    expect(start?.patch.labels).toMatchObject({ 'runtime.wasm-node.dev/spin': null, 'wasm-node.dev/provisioned': null, 'wasm-node.dev/status': 'uninstalling' });
+    expect(start?.job.spec?.template.spec?.containers[0]?.args?.slice(0, 3)).toEqual([
+      'uninstall',
+      '--runtimes',
+      'wasmtime,spin',
+    ]);
+    expect(start?.patch.labels).toMatchObject({
+      'runtime.wasm-node.dev/spin': null,
+      'wasm-node.dev/provisioned': null,
+      'wasm-node.dev/status': 'uninstalling',
+    });
     // After the uninstall succeeds every marker goes, then the Job.
     const job = finish(p, 'succeeded');
     const done = plan(patched(out, p), { jobs: [job] });
@@ -208,7 +282,9 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     const clean = patched(patched(out, p), done);
     expect(clean.metadata.labels).toEqual({});
     expect(Object.keys(clean.metadata.annotations)).toEqual(['wasm-node']);
-    expect(plan(clean, { jobs: [job] }).steps).toEqual([{ kind: 'deleteJob', name: job.metadata.name }]);
+    expect(plan(clean, { jobs: [job] }).steps).toEqual([
+      { kind: 'deleteJob', name: job.metadata.name },
+    ]);
   });
 
   it('an unreadable opt-in value warns and neither installs nor uninstalls', () => {
@@ -216,6 +292,8 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     bad.metadata.annotations['wasm-node'] = 'yes';
     const p = plan(bad);
     expect(p.state).toBe('invalid');
-    expect(p.steps).toEqual([expect.objectContaining({ kind: 'event', type: 'Warning', reason: 'InvalidOptInValue' })]);
+    expect(p.steps).toEqual([
+      expect.objectContaining({ kind: 'event', type: 'Warning', reason: 'InvalidOptInValue' }),
+    ]);
   });
 });

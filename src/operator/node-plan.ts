@@ -33,7 +33,9 @@ export interface PlanContext {
  * re-verified together.
  */
 function reverifyStagger(nodeName: string, interval: number): number {
-  return Math.floor((parseInt(nodeHash(nodeName).slice(0, 8), 16) / 0x1_0000_0000) * interval * 0.1);
+  return Math.floor(
+    (parseInt(nodeHash(nodeName).slice(0, 8), 16) / 0x1_0000_0000) * interval * 0.1,
+  );
 }
 
 /** Finished Jobs are deleted before a new run starts: one Job per node at a time. */
@@ -55,10 +57,12 @@ function installSchedule(node: NodeView, hash: string, config: Config): Schedule
     const wait = backoffDelay(config.rollout.retryBackoff, failure.attempts);
     return { due: failure.at + wait, attempt: failure.attempts, state: 'failed' };
   }
-  if (annotations[ANNOTATIONS.installedHash] !== hash) return { due: 0, attempt: 0, state: 'pending' };
+  if (annotations[ANNOTATIONS.installedHash] !== hash)
+    return { due: 0, attempt: 0, state: 'pending' };
   const interval = config.rollout.reverifyInterval;
   const verifiedAt = Date.parse(annotations[ANNOTATIONS.verifiedAt] ?? '');
-  if (interval === 0 || Number.isNaN(verifiedAt)) return { due: undefined, attempt: 0, state: 'ready' };
+  if (interval === 0 || Number.isNaN(verifiedAt))
+    return { due: undefined, attempt: 0, state: 'ready' };
   return {
     due: verifiedAt + interval + reverifyStagger(node.metadata.name, interval),
     attempt: 0,
@@ -146,8 +150,16 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
     return {
       state: 'pending',
       steps: [
-        { kind: 'patchNode', annotations: { [ANNOTATIONS.retry]: null, [ANNOTATIONS.failure]: null } },
-        { kind: 'event', type: 'Normal', reason: 'RetryRequested', message: 'failure cleared by the retry annotation; the node will be retried' },
+        {
+          kind: 'patchNode',
+          annotations: { [ANNOTATIONS.retry]: null, [ANNOTATIONS.failure]: null },
+        },
+        {
+          kind: 'event',
+          type: 'Normal',
+          reason: 'RetryRequested',
+          message: 'failure cleared by the retry annotation; the node will be retried',
+        },
       ],
     };
   }
@@ -162,7 +174,8 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
     hash = desiredHash(runtimes, ctx.config.installer);
     schedule = installSchedule(node, hash, ctx.config);
   } else {
-    if (!hasMarkers(node)) return finished.length > 0 ? clearLeftovers(finished, 'idle') : { state: 'idle', steps };
+    if (!hasMarkers(node))
+      return finished.length > 0 ? clearLeftovers(finished, 'idle') : { state: 'idle', steps };
     operation = 'uninstall';
     const known = [...ctx.config.runtimes, ...labelledRuntimes(node)];
     runtimes = RUNTIME_NAMES.filter((r) => known.includes(r));
@@ -171,7 +184,8 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
   }
 
   if (schedule.due === undefined) return { state: schedule.state, steps };
-  if (schedule.due > now) return { state: schedule.state, steps, requeueAfterMs: schedule.due - now };
+  if (schedule.due > now)
+    return { state: schedule.state, steps, requeueAfterMs: schedule.due - now };
   if (operation === 'install' && facts.paused) {
     return { state: schedule.state === 'failed' ? 'failed' : 'paused', steps };
   }
@@ -181,4 +195,3 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
     steps: [startStep(node, operation, runtimes, hash, schedule.attempt, ctx)],
   };
 }
-

@@ -73,7 +73,9 @@ export class Operator {
         optedIn: this.#nodeTracker.optedIn.size,
         failed: this.#nodeTracker.failed.size,
         // Jobs of deleted nodes wait for garbage collection; they hold no slot.
-        running: new Set([...this.#jobTracker.running].filter((n) => this.#nodes.get(n) !== undefined)),
+        running: new Set(
+          [...this.#jobTracker.running].filter((n) => this.#nodes.get(n) !== undefined),
+        ),
       }),
     });
     this.#queue = new WorkQueue({
@@ -83,7 +85,10 @@ export class Operator {
       process: (key) => this.#process(key),
       onError: (key, err, attempt) => {
         metrics.errors.inc({ reason: errorReason(err) });
-        log.warn({ key, attempt, reason: errorReason(err), err: errorMessage(err) }, 'reconcile failed; backing off');
+        log.warn(
+          { key, attempt, reason: errorReason(err), err: errorMessage(err) },
+          'reconcile failed; backing off',
+        );
       },
       onDepth: (depth) => metrics.queueDepth.set(depth),
     });
@@ -95,7 +100,12 @@ export class Operator {
       log,
       metrics,
       gate: this.#gate,
-      events: new EventRecorder({ kube, clock, namespace: config.events.namespace, windowMs: config.events.dedupeWindow }),
+      events: new EventRecorder({
+        kube,
+        clock,
+        namespace: config.events.namespace,
+        windowMs: config.events.dedupeWindow,
+      }),
       jobsFor: (node) => this.#jobTracker.jobsFor(node),
     };
     const core = kc.makeApiClient(CoreV1Api);
@@ -111,7 +121,10 @@ export class Operator {
       resource: 'nodes',
       path: '/api/v1/nodes',
       // nodeViewOf reads metadata only, so a PartialObjectMetadata passes for a V1Node.
-      list: () => (config.watch.nodeMetadataOnly ? core.listNode({}, setHeaderOptions('Accept', METADATA_LIST)) : core.listNode()),
+      list: () =>
+        config.watch.nodeMetadataOnly
+          ? core.listNode({}, setHeaderOptions('Accept', METADATA_LIST))
+          : core.listNode(),
       watchAccept: config.watch.nodeMetadataOnly ? METADATA_WATCH : undefined,
       slim: (raw) => nodeViewOf(raw as V1Node, config.optIn.annotation),
       resyncMs: config.watch.resync,
@@ -125,7 +138,8 @@ export class Operator {
       ...common,
       resource: 'jobs',
       path: `/apis/batch/v1/namespaces/${config.namespace}/jobs`,
-      list: () => batch.listNamespacedJob({ namespace: config.namespace, labelSelector: JOB_SELECTOR }),
+      list: () =>
+        batch.listNamespacedJob({ namespace: config.namespace, labelSelector: JOB_SELECTOR }),
       labelSelector: JOB_SELECTOR,
       slim: (raw) => jobViewOf(raw as V1Job),
       resyncMs: 0,
@@ -251,9 +265,11 @@ export class Operator {
     const message = `rollout paused: ${failed.length} node(s) failed (failureBudget ${config.rollout.failureBudget}): ${failed.slice(0, 10).join(', ')}. No new installs start until the config changes or failed nodes are retried: kubectl annotate nodes -l wasm-node.dev/status=failed wasm-node.dev/retry=now`;
     log.error({ failed: failed.slice(0, 50) }, 'rollout paused: failure budget spent');
     if (this.#leading) {
-      void this.#ctx.events.nodeEvent(trigger, 'Warning', 'RolloutPaused', message, log).catch((err: unknown) =>
-        log.warn({ err: errorMessage(err) }, 'could not post RolloutPaused event'),
-      );
+      void this.#ctx.events
+        .nodeEvent(trigger, 'Warning', 'RolloutPaused', message, log)
+        .catch((err: unknown) =>
+          log.warn({ err: errorMessage(err) }, 'could not post RolloutPaused event'),
+        );
     }
   }
 
@@ -282,7 +298,10 @@ export class Operator {
 
   async #processKey(key: string): Promise<{ requeueAfterMs?: number }> {
     if (key === RUNTIME_CLASSES_KEY) {
-      await reconcileRuntimeClasses({ ...this.#ctx, stillLabelled: (r) => this.#nodeTracker.hasRuntime(r) });
+      await reconcileRuntimeClasses({
+        ...this.#ctx,
+        stillLabelled: (r) => this.#nodeTracker.hasRuntime(r),
+      });
       return {};
     }
     const name = key.slice(NODE_PREFIX.length);

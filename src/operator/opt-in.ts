@@ -13,9 +13,7 @@ export interface Warning {
  * its current state (no install, no uninstall) and gets a Warning Event.
  */
 export type Intent =
-  | { kind: 'in'; runtimes: string[] }
-  | { kind: 'out' }
-  | { kind: 'invalid'; warnings: Warning[] };
+  { kind: 'in'; runtimes: string[] } | { kind: 'out' } | { kind: 'invalid'; warnings: Warning[] };
 
 /** The opt-in rules, with the label selector parsed once. */
 export interface OptInPolicy {

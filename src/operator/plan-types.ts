@@ -22,14 +22,7 @@ export type Step =
 
 /** Node states, as shown by the nodes-by-state gauge. */
 export type NodeState =
-  | 'idle'
-  | 'invalid'
-  | 'pending'
-  | 'paused'
-  | 'installing'
-  | 'ready'
-  | 'failed'
-  | 'uninstalling';
+  'idle' | 'invalid' | 'pending' | 'paused' | 'installing' | 'ready' | 'failed' | 'uninstalling';
 
 export interface Plan {
   state: NodeState;

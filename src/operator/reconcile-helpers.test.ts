@@ -4,17 +4,35 @@ import { outcomeFromPods } from './reconcile-node.ts';
 import { planRuntimeClasses } from './runtime-classes.ts';
 import { report } from './testing/fixtures.ts';
 
-function pod(name: string, created: string, terminated?: { message?: string; exitCode: number; reason?: string }): V1Pod {
+function pod(
+  name: string,
+  created: string,
+  terminated?: { message?: string; exitCode: number; reason?: string },
+): V1Pod {
   return {
     metadata: { name, creationTimestamp: new Date(created) },
-    status: { containerStatuses: [{ name: 'installer', image: 'i', imageID: '', ready: false, restartCount: 0, ...(terminated ? { state: { terminated } } : {}) }] },
+    status: {
+      containerStatuses: [
+        {
+          name: 'installer',
+          image: 'i',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          ...(terminated ? { state: { terminated } } : {}),
+        },
+      ],
+    },
   };
 }
 
 describe('reading the installer termination message', () => {
   it('parses the report of the newest pod', () => {
     const pods = [
-      pod('old', '2026-11-25T12:00:00Z', { exitCode: 1, message: JSON.stringify(report({ ok: false })) }),
+      pod('old', '2026-11-25T12:00:00Z', {
+        exitCode: 1,
+        message: JSON.stringify(report({ ok: false })),
+      }),
       pod('new', '2026-11-25T12:01:00Z', { exitCode: 0, message: JSON.stringify(report()) }),
     ];
     expect(outcomeFromPods(pods).report?.ok).toBe(true);
@@ -22,21 +40,34 @@ describe('reading the installer termination message', () => {
 
   it('finds the report as the last JSON line when the kubelet fell back to logs', () => {
     const message = `starting\nrestarting containerd\n${JSON.stringify(report())}\n`;
-    expect(outcomeFromPods([pod('p', '2026-11-25T12:00:00Z', { exitCode: 0, message })]).report).toBeDefined();
+    expect(
+      outcomeFromPods([pod('p', '2026-11-25T12:00:00Z', { exitCode: 0, message })]).report,
+    ).toBeDefined();
   });
 
   it('explains why there is no report', () => {
     expect(outcomeFromPods([]).problem).toMatch(/not found/);
-    expect(outcomeFromPods([pod('p', '2026-11-25T12:00:00Z')]).problem).toMatch(/no terminated container/);
-    expect(outcomeFromPods([pod('p', '2026-11-25T12:00:00Z', { exitCode: 137, reason: 'OOMKilled' })]).problem).toMatch(/exited 137 \(OOMKilled\)/);
-    expect(outcomeFromPods([pod('p', '2026-11-25T12:00:00Z', { exitCode: 1, message: '{"schema":"other"}' })]).problem).toMatch(/not an install report/);
+    expect(outcomeFromPods([pod('p', '2026-11-25T12:00:00Z')]).problem).toMatch(
+      /no terminated container/,
+    );
+    expect(
+      outcomeFromPods([pod('p', '2026-11-25T12:00:00Z', { exitCode: 137, reason: 'OOMKilled' })])
+        .problem,
+    ).toMatch(/exited 137 \(OOMKilled\)/);
+    expect(
+      outcomeFromPods([
+        pod('p', '2026-11-25T12:00:00Z', { exitCode: 1, message: '{"schema":"other"}' }),
+      ]).problem,
+    ).toMatch(/not an install report/);
   });
 });
 
 describe('RuntimeClass plan', () => {
   it('applies configured ones and removes an unconfigured one only when no node still has it', () => {
     const labelled = new Set(['wasmedge']);
-    expect(planRuntimeClasses(['spin'], ['spin', 'wasmedge', 'wasmer'], (r) => labelled.has(r))).toEqual({
+    expect(
+      planRuntimeClasses(['spin'], ['spin', 'wasmedge', 'wasmer'], (r) => labelled.has(r)),
+    ).toEqual({
       apply: ['spin'],
       remove: ['wasmer'],
     });

@@ -35,24 +35,37 @@ export interface NodeResult {
 /** The newest pod's installer container termination: report or why there is none. */
 export function outcomeFromPods(pods: readonly V1Pod[]): JobOutcome {
   const newest = [...pods].sort(
-    (a, b) => (b.metadata?.creationTimestamp?.valueOf() ?? 0) - (a.metadata?.creationTimestamp?.valueOf() ?? 0),
+    (a, b) =>
+      (b.metadata?.creationTimestamp?.valueOf() ?? 0) -
+      (a.metadata?.creationTimestamp?.valueOf() ?? 0),
   )[0];
   if (!newest) return { problem: 'installer pod not found (deleted before it was read?)' };
   const status = newest.status?.containerStatuses?.find((c) => c.name === 'installer');
   const terminated = status?.state?.terminated ?? status?.lastState?.terminated;
-  if (!terminated) return { problem: `installer pod ${newest.metadata?.name} has no terminated container` };
+  if (!terminated)
+    return { problem: `installer pod ${newest.metadata?.name} has no terminated container` };
   const message = terminated.message?.trim();
   if (!message) {
-    return { problem: `installer exited ${terminated.exitCode} (${terminated.reason ?? 'no reason'}) without a report` };
+    return {
+      problem: `installer exited ${terminated.exitCode} (${terminated.reason ?? 'no reason'}) without a report`,
+    };
   }
   // FallbackToLogsOnError may hand us log lines: the report is the last JSON line.
-  const line = message.split('\n').reverse().find((l) => l.trim().startsWith('{')) ?? message;
+  const line =
+    message
+      .split('\n')
+      .reverse()
+      .find((l) => l.trim().startsWith('{')) ?? message;
   const parsed = parseInstallReport(line);
   return parsed.ok ? { report: parsed.report } : { problem: parsed.error };
 }
 
 /** Read phase: pod findings for finished Jobs whose outcome is not yet on the node. */
-async function readOutcomes(node: NodeView, jobs: readonly JobView[], ctx: NodeContext): Promise<Map<string, JobOutcome>> {
+async function readOutcomes(
+  node: NodeView,
+  jobs: readonly JobView[],
+  ctx: NodeContext,
+): Promise<Map<string, JobOutcome>> {
   const outcomes = new Map<string, JobOutcome>();
   for (const job of jobs) {
     const phase = jobPhase(job);
@@ -69,7 +82,10 @@ async function warnAboutWasmPods(node: NodeView, ctx: NodeContext, log: Logger):
   const ours = new Set([...ctx.config.runtimes, ...labelledRuntimes(node)]);
   const pods = await ctx.kube.listPodsOnNode(node.metadata.name);
   const using = pods.filter(
-    (p) => p.spec?.runtimeClassName && ours.has(p.spec.runtimeClassName) && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
+    (p) =>
+      p.spec?.runtimeClassName &&
+      ours.has(p.spec.runtimeClassName) &&
+      !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
   );
   if (using.length === 0) return;
   const names = using.slice(0, 10).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
@@ -82,14 +98,22 @@ async function warnAboutWasmPods(node: NodeView, ctx: NodeContext, log: Logger):
   );
 }
 
-async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logger): Promise<'done' | 'no-slot'> {
+async function applyStep(
+  step: Step,
+  node: NodeView,
+  ctx: NodeContext,
+  log: Logger,
+): Promise<'done' | 'no-slot'> {
   const name = node.metadata.name;
   switch (step.kind) {
     case 'event':
       await ctx.events.nodeEvent(node, step.type, step.reason, step.message, log);
       return 'done';
     case 'patchNode':
-      await ctx.kube.patchNodeMetadata(name, { labels: step.labels, annotations: step.annotations });
+      await ctx.kube.patchNodeMetadata(name, {
+        labels: step.labels,
+        annotations: step.annotations,
+      });
       return 'done';
     case 'deleteJob':
       await ctx.kube.deleteJob(ctx.config.namespace, step.name);
@@ -105,7 +129,10 @@ async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logg
         await ctx.kube.patchNodeMetadata(name, step.patch);
         if (await ctx.kube.createJob(step.job)) {
           ctx.metrics.jobsStarted.inc({ operation: step.operation });
-          log.info({ job: step.job.metadata?.name, operation: step.operation }, 'installer job created');
+          log.info(
+            { job: step.job.metadata?.name, operation: step.operation },
+            'installer job created',
+          );
         }
       } catch (err) {
         ctx.gate.release(name);
@@ -118,7 +145,10 @@ async function applyStep(step: Step, node: NodeView, ctx: NodeContext, log: Logg
       const start = Date.parse(step.job.status.startTime ?? '');
       const end = Date.parse(jobFinishedAt(step.job) ?? '');
       if (!Number.isNaN(start) && !Number.isNaN(end)) {
-        ctx.metrics.jobDuration.observe({ operation: step.operation, result: step.result }, Math.max(0, end - start) / 1000);
+        ctx.metrics.jobDuration.observe(
+          { operation: step.operation, result: step.result },
+          Math.max(0, end - start) / 1000,
+        );
       }
       return 'done';
     }

@@ -4,7 +4,16 @@ import { FakeClock } from './testing/fake-clock.ts';
 
 function gate(counts: GateCounts, maxConcurrent: number | string = 2, failureBudget = 2) {
   const clock = new FakeClock();
-  return { clock, gate: new RolloutGate({ maxConcurrent, failureBudget, clock, counts: () => counts, reservationTtlMs: 1000 }) };
+  return {
+    clock,
+    gate: new RolloutGate({
+      maxConcurrent,
+      failureBudget,
+      clock,
+      counts: () => counts,
+      reservationTtlMs: 1000,
+    }),
+  };
 }
 
 describe('RolloutGate', () => {

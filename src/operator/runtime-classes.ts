@@ -32,9 +32,13 @@ export async function reconcileRuntimeClasses(ctx: {
     ctx.stillLabelled,
   );
   // SSA every time: it is a no-op when nothing changed, and it repairs hand edits.
-  for (const runtime of plan.apply) await ctx.kube.applyRuntimeClass(buildRuntimeClass(runtime, ctx.config));
+  for (const runtime of plan.apply)
+    await ctx.kube.applyRuntimeClass(buildRuntimeClass(runtime, ctx.config));
   for (const name of plan.remove) {
     await ctx.kube.deleteRuntimeClass(name);
-    ctx.log.info({ runtimeClass: name }, 'runtimeclass removed (runtime no longer configured or installed)');
+    ctx.log.info(
+      { runtimeClass: name },
+      'runtimeclass removed (runtime no longer configured or installed)',
+    );
   }
 }

@@ -12,7 +12,16 @@ describe('NodeTracker', () => {
   const config = testConfig();
   const failedNode = (name: string, hash: string) =>
     nodeView(name, {
-      annotations: { 'wasm-node': 'true', 'wasm-node.dev/failure': JSON.stringify({ op: 'install', hash, attempts: 1, at: 0, job: 'j' }) },
+      annotations: {
+        'wasm-node': 'true',
+        'wasm-node.dev/failure': JSON.stringify({
+          op: 'install',
+          hash,
+          attempts: 1,
+          at: 0,
+          job: 'j',
+        }),
+      },
     });
 
   it('counts opted-in nodes and failures for the current desired state only (a config change resumes)', () => {
@@ -29,7 +38,9 @@ describe('NodeTracker', () => {
   it('reports a runtime whose label the last node lost', () => {
     const tracker = new NodeTracker(config, optInPolicy(config));
     const labelled = (name: string, runtimes: string[]) =>
-      nodeView(name, { labels: Object.fromEntries(runtimes.map((r) => [`runtime.wasm-node.dev/${r}`, 'ready'])) });
+      nodeView(name, {
+        labels: Object.fromEntries(runtimes.map((r) => [`runtime.wasm-node.dev/${r}`, 'ready'])),
+      });
     expect(tracker.observe(labelled('a', ['spin', 'wasmtime']))).toEqual([]);
     expect(tracker.observe(labelled('b', ['spin']))).toEqual([]);
     expect(tracker.observe(labelled('a', ['wasmtime']))).toEqual([]);
@@ -54,6 +65,9 @@ describe('EventRecorder', () => {
     await clock.advance(60_000);
     await recorder.nodeEvent(node, 'Warning', 'InvalidOptInValue', 'bad', log);
     expect(sent.map((e) => e.message)).toEqual(['bad', 'other', 'bad']);
-    expect(sent[0]).toMatchObject({ namespace: 'default', involved: { kind: 'Node', name: 'n', uid: 'uid-n' } });
+    expect(sent[0]).toMatchObject({
+      namespace: 'default',
+      involved: { kind: 'Node', name: 'n', uid: 'uid-n' },
+    });
   });
 });

@@ -5,7 +5,10 @@ import { WorkQueue, type WorkResult } from './work-queue.ts';
 /** A processor whose calls the test completes by hand. */
 function controllable() {
   const calls: string[] = [];
-  const pending = new Map<string, { resolve: (r: WorkResult) => void; reject: (e: Error) => void }>();
+  const pending = new Map<
+    string,
+    { resolve: (r: WorkResult) => void; reject: (e: Error) => void }
+  >();
   let running = 0;
   let maxRunning = 0;
   const process = (key: string) =>
@@ -108,7 +111,10 @@ describe('WorkQueue', () => {
     expect(p.calls).toHaveLength(2);
     await clock.advance(1);
     expect(p.calls).toHaveLength(3);
-    expect(errors).toEqual([['flaky', 1], ['flaky', 2]]);
+    expect(errors).toEqual([
+      ['flaky', 1],
+      ['flaky', 2],
+    ]);
     p.pending.get('flaky')!.resolve({});
     await flush();
     q.add('flaky');

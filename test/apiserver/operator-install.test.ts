@@ -45,14 +45,27 @@ describe('install (the test acts as kubelet and Job controller through the statu
     expect(pod.hostPID).toBe(true);
     expect(pod.priorityClassName).toBe('system-node-critical');
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
-    expect(pod.containers[0]!.args).toEqual(['install', '--runtimes', 'wasmtime,spin', '--host-root', '/host']);
+    expect(pod.containers[0]!.args).toEqual([
+      'install',
+      '--runtimes',
+      'wasmtime,spin',
+      '--host-root',
+      '/host',
+    ]);
     expect(job.metadata!.ownerReferences![0]).toMatchObject({ kind: 'Node', name: 'node-a' });
-    expect((await readNode(c, 'node-a')).metadata!.labels).toMatchObject({ 'wasm-node.dev/status': 'installing' });
+    expect((await readNode(c, 'node-a')).metadata!.labels).toMatchObject({
+      'wasm-node.dev/status': 'installing',
+    });
     // Nothing is labelled ready before the installer has verified it.
     expect((await readNode(c, 'node-a')).metadata!.labels).not.toHaveProperty([READY('spin')]);
 
     await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
-    const node = await waitForNode(c, 'node-a', 'ready labels', (n) => n.metadata?.labels?.[READY('spin')] === 'ready');
+    const node = await waitForNode(
+      c,
+      'node-a',
+      'ready labels',
+      (n) => n.metadata?.labels?.[READY('spin')] === 'ready',
+    );
     expect(node.metadata!.labels).toMatchObject({
       [READY('wasmtime')]: 'ready',
       'wasm-node.dev/provisioned': 'true',
@@ -61,24 +74,44 @@ describe('install (the test acts as kubelet and Job controller through the statu
     expect(node.metadata!.annotations!['wasm-node.dev/installed-hash']).toMatch(/^[0-9a-f]{16}$/);
     expect((await waitForEvent(c, 'node-a', 'Installed')).type).toBe('Normal');
     // The recorded Job is cleaned up.
-    await waitFor('the finished job to be deleted', async () => jobsForNode(await jobs(c), 'node-a').length === 0, { timeoutMs: 20_000 });
+    await waitFor(
+      'the finished job to be deleted',
+      async () => jobsForNode(await jobs(c), 'node-a').length === 0,
+      { timeoutMs: 20_000 },
+    );
 
-    const rcs = await waitFor('RuntimeClasses', async () => {
-      const list = (await c.nodeApi.listRuntimeClass()).items;
-      return list.length === 2 ? list : undefined;
-    }, { timeoutMs: 20_000 });
+    const rcs = await waitFor(
+      'RuntimeClasses',
+      async () => {
+        const list = (await c.nodeApi.listRuntimeClass()).items;
+        return list.length === 2 ? list : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
     const spin = rcs.find((r) => r.metadata?.name === 'spin')!;
     expect(spin.handler).toBe('spin');
     expect(spin.scheduling?.nodeSelector).toEqual({ [READY('spin')]: 'ready' });
-    expect(spin.metadata?.managedFields?.some((f) => f.manager === 'wasm-node-operator' && f.operation === 'Apply')).toBe(true);
+    expect(
+      spin.metadata?.managedFields?.some(
+        (f) => f.manager === 'wasm-node-operator' && f.operation === 'Apply',
+      ),
+    ).toBe(true);
   }, 60_000);
 
   it('a runtime the installer could not verify gets no ready label and a Warning', async () => {
     op = await startOperator(c);
     await createNode(c, 'node-partial', { annotations: { 'wasm-node': 'true' } });
     const job = await waitForActiveJob(c, 'node-partial');
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin'], { unverified: ['spin'] }));
-    const node = await waitForNode(c, 'node-partial', 'wasmtime ready', (n) => n.metadata?.labels?.[READY('wasmtime')] === 'ready');
+    await kubelet.finishWithReport(
+      job,
+      installReport(['wasmtime', 'spin'], { unverified: ['spin'] }),
+    );
+    const node = await waitForNode(
+      c,
+      'node-partial',
+      'wasmtime ready',
+      (n) => n.metadata?.labels?.[READY('wasmtime')] === 'ready',
+    );
     expect(node.metadata!.labels).not.toHaveProperty([READY('spin')]);
     expect((await waitForEvent(c, 'node-partial', 'RuntimeNotVerified')).message).toMatch(/spin/);
   }, 60_000);
@@ -88,26 +121,49 @@ describe('install (the test acts as kubelet and Job controller through the statu
     op = await startOperator(c, { rollout: { retryBackoff: { initial: '3s', max: '3s' } } });
     await createNode(c, 'node-fail', { annotations: { 'wasm-node': 'true' } });
     const first = await waitForActiveJob(c, 'node-fail');
-    await kubelet.finishWithReport(first, installReport(['wasmtime', 'spin'], { ok: false, error: 'containerd did not restart' }));
+    await kubelet.finishWithReport(
+      first,
+      installReport(['wasmtime', 'spin'], { ok: false, error: 'containerd did not restart' }),
+    );
     const event = await waitForEvent(c, 'node-fail', 'InstallFailed');
     expect(event.type).toBe('Warning');
     expect(event.message).toMatch(/containerd did not restart/);
-    const node = await waitForNode(c, 'node-fail', 'failed status', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'failed');
-    expect(node.metadata!.annotations!['wasm-node.dev/message']).toMatch(/install failed \(attempt 1.*containerd did not restart/);
+    const node = await waitForNode(
+      c,
+      'node-fail',
+      'failed status',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'failed',
+    );
+    expect(node.metadata!.annotations!['wasm-node.dev/message']).toMatch(
+      /install failed \(attempt 1.*containerd did not restart/,
+    );
     expect(node.metadata!.labels).not.toHaveProperty(['wasm-node.dev/provisioned']);
 
-    const retry = await waitFor('a retry job', async () =>
-      jobsForNode(await jobs(c), 'node-fail').find((j) => j.metadata!.name !== first.metadata!.name), { timeoutMs: 20_000 });
+    const retry = await waitFor(
+      'a retry job',
+      async () =>
+        jobsForNode(await jobs(c), 'node-fail').find(
+          (j) => j.metadata!.name !== first.metadata!.name,
+        ),
+      { timeoutMs: 20_000 },
+    );
     expect(retry.metadata!.annotations!['wasm-node.dev/attempt']).toBe('1');
     await kubelet.finishWithReport(retry, installReport(['wasmtime', 'spin']));
-    const healed = await waitForNode(c, 'node-fail', 'ready after retry', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+    const healed = await waitForNode(
+      c,
+      'node-fail',
+      'ready after retry',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
     expect(healed.metadata!.annotations).not.toHaveProperty(['wasm-node.dev/failure']);
   }, 60_000);
 
   it('bad annotation values and unknown runtime names → Warning events explaining accepted values, no Job', async () => {
     op = await startOperator(c);
     await createNode(c, 'node-yes', { annotations: { 'wasm-node': 'yes' } });
-    await createNode(c, 'node-typo', { annotations: { 'wasm-node': 'true', 'wasm-node.dev/runtimes': 'wasmtime,spinn' } });
+    await createNode(c, 'node-typo', {
+      annotations: { 'wasm-node': 'true', 'wasm-node.dev/runtimes': 'wasmtime,spinn' },
+    });
     const yes = await waitForEvent(c, 'node-yes', 'InvalidOptInValue');
     expect(yes.type).toBe('Warning');
     expect(yes.message).toMatch(/accepted values are "true".*"false"/);
@@ -118,8 +174,14 @@ describe('install (the test acts as kubelet and Job controller through the statu
     // Fixing the value starts the install, narrowed to the runtimes asked for.
     await annotateNode(c, 'node-typo', { 'wasm-node.dev/runtimes': 'wasmtime' });
     const job = await waitForActiveJob(c, 'node-typo');
-    expect(job.spec!.template.spec!.containers[0]!.args!.slice(0, 3)).toEqual(['install', '--runtimes', 'wasmtime']);
-    expect((await nodeEvents(c, 'node-yes')).filter((e) => e.reason === 'InvalidOptInValue')).toHaveLength(1);
+    expect(job.spec!.template.spec!.containers[0]!.args!.slice(0, 3)).toEqual([
+      'install',
+      '--runtimes',
+      'wasmtime',
+    ]);
+    expect(
+      (await nodeEvents(c, 'node-yes')).filter((e) => e.reason === 'InvalidOptInValue'),
+    ).toHaveLength(1);
   }, 60_000);
 
   it('a 253-character node name gets a ≤63-char Job name and its labels', async () => {
@@ -131,7 +193,12 @@ describe('install (the test acts as kubelet and Job controller through the statu
     expect(job.metadata!.name!.length).toBeLessThanOrEqual(63);
     expect(job.metadata!.annotations!['wasm-node.dev/node']).toBe(name);
     await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
-    await waitForNode(c, name, 'ready', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+    await waitForNode(
+      c,
+      name,
+      'ready',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
     expect((await waitForEvent(c, name, 'Installed')).involvedObject.name).toBe(name);
   }, 60_000);
 });

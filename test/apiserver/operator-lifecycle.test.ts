@@ -40,7 +40,12 @@ async function installNode(name: string, runtimes = ['wasmtime', 'spin']) {
   await createNode(c, name, { annotations: { 'wasm-node': 'true' } });
   const job = await waitForActiveJob(c, name);
   await kubelet.finishWithReport(job, installReport(runtimes));
-  return waitForNode(c, name, 'ready', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+  return waitForNode(
+    c,
+    name,
+    'ready',
+    (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+  );
 }
 
 async function restartOperator(overrides: ConfigInput) {
@@ -60,12 +65,20 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
       namespace: NAMESPACE,
       body: {
         metadata: { name: 'wasm-app' },
-        spec: { nodeName: 'node-out', runtimeClassName: 'spin', containers: [{ name: 'app', image: 'app:1' }] },
+        spec: {
+          nodeName: 'node-out',
+          runtimeClassName: 'spin',
+          containers: [{ name: 'app', image: 'app:1' }],
+        },
       },
     });
     await annotateNode(c, 'node-out', { 'wasm-node': 'false' });
     const job = await waitForActiveJob(c, 'node-out');
-    expect(job.spec!.template.spec!.containers[0]!.args!.slice(0, 3)).toEqual(['uninstall', '--runtimes', 'wasmtime,spin']);
+    expect(job.spec!.template.spec!.containers[0]!.args!.slice(0, 3)).toEqual([
+      'uninstall',
+      '--runtimes',
+      'wasmtime,spin',
+    ]);
     // Ready labels go as soon as the uninstall starts: no new Wasm pods land here.
     const leaving = await readNode(c, 'node-out');
     expect(leaving.metadata!.labels).not.toHaveProperty([READY('spin')]);
@@ -74,13 +87,30 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
     expect(warning.type).toBe('Warning');
     expect(warning.message).toMatch(/wasm-system\/wasm-app/);
 
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin'], { operation: 'uninstall' }));
-    const clean = await waitForNode(c, 'node-out', 'markers removed', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === undefined);
-    expect(Object.keys(clean.metadata!.labels ?? {}).filter((k) => k.includes('wasm-node.dev'))).toEqual([]);
+    await kubelet.finishWithReport(
+      job,
+      installReport(['wasmtime', 'spin'], { operation: 'uninstall' }),
+    );
+    const clean = await waitForNode(
+      c,
+      'node-out',
+      'markers removed',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === undefined,
+    );
+    expect(
+      Object.keys(clean.metadata!.labels ?? {}).filter((k) => k.includes('wasm-node.dev')),
+    ).toEqual([]);
     expect(Object.keys(clean.metadata!.annotations ?? {}).sort()).toEqual(['wasm-node']);
     await waitForEvent(c, 'node-out', 'Uninstalled');
-    expect((await c.core.readNamespacedPod({ namespace: NAMESPACE, name: 'wasm-app' })).metadata?.deletionTimestamp).toBeUndefined();
-    await waitFor('the uninstall job to be deleted', async () => jobsForNode(await jobs(c), 'node-out').length === 0, { timeoutMs: 20_000 });
+    expect(
+      (await c.core.readNamespacedPod({ namespace: NAMESPACE, name: 'wasm-app' })).metadata
+        ?.deletionTimestamp,
+    ).toBeUndefined();
+    await waitFor(
+      'the uninstall job to be deleted',
+      async () => jobsForNode(await jobs(c), 'node-out').length === 0,
+      { timeoutMs: 20_000 },
+    );
   }, 60_000);
 
   it('a new installer image changes the desired hash and re-installs ready nodes', async () => {
@@ -90,34 +120,64 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
     const job = await waitForActiveJob(c, 'node-up');
     expect(job.spec!.template.spec!.containers[0]!.image).toBe('installer:v2');
     await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
-    const after = await waitForNode(c, 'node-up', 'new hash', (n) =>
-      n.metadata?.annotations?.['wasm-node.dev/installed-hash'] !== before.metadata!.annotations!['wasm-node.dev/installed-hash'] &&
-      n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+    const after = await waitForNode(
+      c,
+      'node-up',
+      'new hash',
+      (n) =>
+        n.metadata?.annotations?.['wasm-node.dev/installed-hash'] !==
+          before.metadata!.annotations!['wasm-node.dev/installed-hash'] &&
+        n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
     expect(after.metadata!.labels![READY('spin')]).toBe('ready');
   }, 60_000);
 
   it('a runtime dropped from the config keeps its RuntimeClass until no node has it any more', async () => {
     op = await startOperator(c, { installer: { image: 'installer:rc' } });
     await installNode('node-rc');
-    await waitFor('both RuntimeClasses', async () => (await runtimeClassNames()).join() === 'spin,wasmtime', { timeoutMs: 20_000 });
+    await waitFor(
+      'both RuntimeClasses',
+      async () => (await runtimeClassNames()).join() === 'spin,wasmtime',
+      { timeoutMs: 20_000 },
+    );
     await restartOperator({ installer: { image: 'installer:rc' }, runtimes: ['wasmtime'] });
     const job = await waitForActiveJob(c, 'node-rc');
     // Still labelled for spin while the re-install runs: the RuntimeClass stays.
     expect(await runtimeClassNames()).toEqual(['spin', 'wasmtime']);
     await kubelet.finishWithReport(job, installReport(['wasmtime']));
-    await waitForNode(c, 'node-rc', 'spin label gone', (n) => n.metadata?.labels?.[READY('spin')] === undefined && n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
-    await waitFor('the spin RuntimeClass to go', async () => (await runtimeClassNames()).join() === 'wasmtime', { timeoutMs: 20_000 });
+    await waitForNode(
+      c,
+      'node-rc',
+      'spin label gone',
+      (n) =>
+        n.metadata?.labels?.[READY('spin')] === undefined &&
+        n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
+    await waitFor(
+      'the spin RuntimeClass to go',
+      async () => (await runtimeClassNames()).join() === 'wasmtime',
+      { timeoutMs: 20_000 },
+    );
   }, 60_000);
 
   it('re-verification re-runs the idempotent installer on a ready node after reverifyInterval (drift repair hook)', async () => {
-    op = await startOperator(c, { installer: { image: 'installer:rv' }, rollout: { reverifyInterval: '2s' } });
+    op = await startOperator(c, {
+      installer: { image: 'installer:rv' },
+      rollout: { reverifyInterval: '2s' },
+    });
     const ready = await installNode('node-rv');
     const job = await waitForActiveJob(c, 'node-rv', 20_000);
     // Still ready and labelled while it re-verifies.
     expect((await readNode(c, 'node-rv')).metadata!.labels![READY('spin')]).toBe('ready');
     await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
-    await waitForNode(c, 'node-rv', 'verified again', (n) =>
-      n.metadata?.annotations?.['wasm-node.dev/verified-at'] !== ready.metadata!.annotations!['wasm-node.dev/verified-at'] &&
-      n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+    await waitForNode(
+      c,
+      'node-rv',
+      'verified again',
+      (n) =>
+        n.metadata?.annotations?.['wasm-node.dev/verified-at'] !==
+          ready.metadata!.annotations!['wasm-node.dev/verified-at'] &&
+        n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
   }, 60_000);
 });

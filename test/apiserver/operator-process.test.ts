@@ -8,7 +8,16 @@ import { startDaemon, type Daemon } from '../support/daemon.ts';
 import { freePorts } from '../support/ports.ts';
 import { repoPath } from '../support/repo.ts';
 import { waitFor } from '../support/wait.ts';
-import { createNode, isFinished, jobs, jobsForNode, NAMESPACE, startCluster, waitForNode, type TestCluster } from './support/cluster.ts';
+import {
+  createNode,
+  isFinished,
+  jobs,
+  jobsForNode,
+  NAMESPACE,
+  startCluster,
+  waitForNode,
+  type TestCluster,
+} from './support/cluster.ts';
 import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
 
 let c: TestCluster;
@@ -34,29 +43,45 @@ async function get(port: number, route: string): Promise<{ status: number; body:
 
 async function holder(): Promise<string | undefined> {
   const leases = c.kc.makeApiClient(CoordinationV1Api);
-  const lease = await leases.readNamespacedLease({ namespace: NAMESPACE, name: 'wasm-node-operator' });
+  const lease = await leases.readNamespacedLease({
+    namespace: NAMESPACE,
+    name: 'wasm-node-operator',
+  });
   return lease.spec?.holderIdentity ?? undefined;
 }
 
 describe('the real entry point, node src/operator/main.ts, as two child processes', () => {
   it('serves /healthz /readyz /metrics, only the leader acts, and a SIGKILLed leader is replaced within the lease duration', async () => {
     const configPath = path.join(dir, 'config.yaml');
-    await writeFile(configPath, dump({
-      namespace: NAMESPACE,
-      installer: { image: 'wasm-node-installer:process' },
-      rollout: { maxConcurrentInstalls: 2, reverifyInterval: 0 },
-      leaderElection: LEASE,
-    }));
+    await writeFile(
+      configPath,
+      dump({
+        namespace: NAMESPACE,
+        installer: { image: 'wasm-node-installer:process' },
+        rollout: { maxConcurrentInstalls: 2, reverifyInterval: 0 },
+        leaderElection: LEASE,
+      }),
+    );
     const ports = await freePorts(2);
     const start = (identity: string, port: number) => {
-      const d = startDaemon(`operator-${identity}`, process.execPath, [
-        repoPath('src/operator/main.ts'),
-        '--kubeconfig', c.cp.kubeconfigPath,
-        '--config', configPath,
-        '--port', String(port),
-        '--identity', identity,
-        '--set', 'server.host=127.0.0.1',
-      ], dir);
+      const d = startDaemon(
+        `operator-${identity}`,
+        process.execPath,
+        [
+          repoPath('src/operator/main.ts'),
+          '--kubeconfig',
+          c.cp.kubeconfigPath,
+          '--config',
+          configPath,
+          '--port',
+          String(port),
+          '--identity',
+          identity,
+          '--set',
+          'server.host=127.0.0.1',
+        ],
+        dir,
+      );
       daemons.push(d);
       return d;
     };
@@ -74,28 +99,48 @@ describe('the real entry point, node src/operator/main.ts, as two child processe
     const leader = await waitFor('a lease holder', holder, { timeoutMs: 10_000 });
     const standby = leader === 'proc-a' ? 'proc-b' : 'proc-a';
     const leaderProc = leader === 'proc-a' ? procs.a : procs.b;
-    expect((await get(portOf[leader as 'proc-a'], '/metrics')).body).toMatch(/wasm_node_operator_leader 1/);
+    expect((await get(portOf[leader as 'proc-a'], '/metrics')).body).toMatch(
+      /wasm_node_operator_leader 1/,
+    );
     expect((await get(portOf[standby], '/metrics')).body).toMatch(/wasm_node_operator_leader 0/);
 
     const kubelet = new FakeKubelet(c, { actAsJobController: true });
     await createNode(c, 'proc-node-1', { annotations: { 'wasm-node': 'true' } });
-    const job = await waitFor('a Job', async () => (await jobs(c)).find((j) => !isFinished(j)), { timeoutMs: 20_000 });
+    const job = await waitFor('a Job', async () => (await jobs(c)).find((j) => !isFinished(j)), {
+      timeoutMs: 20_000,
+    });
     await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
-    await waitForNode(c, 'proc-node-1', 'ready', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+    await waitForNode(
+      c,
+      'proc-node-1',
+      'ready',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
 
     // A crash: no lease release. The standby must wait for the lease to expire, no longer.
     const killedAt = Date.now();
     process.kill(leaderProc.pid, 'SIGKILL');
-    await waitFor('the standby to hold the lease', async () => (await holder()) === standby, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor('the standby to hold the lease', async () => (await holder()) === standby, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+    });
     const failoverMs = Date.now() - killedAt;
     process.stdout.write(`failover after SIGKILL: ${failoverMs} ms (lease 4 s, retry 0.5 s)\n`);
     expect(failoverMs).toBeLessThan(4_000 + 2 * 500 + 1_000);
 
     await createNode(c, 'proc-node-2', { annotations: { 'wasm-node': 'true' } });
-    const second = await waitFor('a Job for the new node', async () =>
-      jobsForNode(await jobs(c), 'proc-node-2').find((j) => !isFinished(j)), { timeoutMs: 20_000 });
+    const second = await waitFor(
+      'a Job for the new node',
+      async () => jobsForNode(await jobs(c), 'proc-node-2').find((j) => !isFinished(j)),
+      { timeoutMs: 20_000 },
+    );
     await kubelet.finishWithReport(second, installReport(['wasmtime', 'spin']));
-    await waitForNode(c, 'proc-node-2', 'ready', (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready');
+    await waitForNode(
+      c,
+      'proc-node-2',
+      'ready',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
 
     // SIGTERM: a clean exit that releases the lease for the next replica.
     const survivor = standby === 'proc-a' ? procs.a : procs.b;

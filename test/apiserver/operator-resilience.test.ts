@@ -42,18 +42,25 @@ describe('resilience (the test acts as kubelet and Job controller through the st
   it('an apiserver restart in the middle of a rollout: the watches recover and the rollout completes', async () => {
     const op = await startOperator(c, { rollout: { maxConcurrentInstalls: 2 } });
     running.push(op);
-    for (let i = 0; i < 6; i++) await createNode(c, `restart-${i}`, { annotations: { 'wasm-node': 'true' } });
+    for (let i = 0; i < 6; i++)
+      await createNode(c, `restart-${i}`, { annotations: { 'wasm-node': 'true' } });
     await waitFor('the first Jobs', async () => (await jobs(c)).length >= 2, { timeoutMs: 20_000 });
     await finishAll();
 
     await c.cp.restartApiserver();
     // A node created after the restart is only seen through a recovered watch.
     await createNode(c, 'restart-late', { annotations: { 'wasm-node': 'true' } });
-    await waitFor('all 7 nodes ready', async () => {
-      await finishAll();
-      return (await readyCount()) === 7;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
-    expect(await metricValue(op.metrics, 'wasm_node_operator_watch_restarts_total')).toBeGreaterThan(0);
+    await waitFor(
+      'all 7 nodes ready',
+      async () => {
+        await finishAll();
+        return (await readyCount()) === 7;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(
+      await metricValue(op.metrics, 'wasm_node_operator_watch_restarts_total'),
+    ).toBeGreaterThan(0);
     expect(op.logs.some((l) => l.includes('watch error; restarting with backoff'))).toBe(true);
     expect(op.operator.ready).toBe(true);
   }, 120_000);
@@ -65,13 +72,18 @@ describe('resilience (the test acts as kubelet and Job controller through the st
     await waitFor('a to lead', () => a.operator.isLeader, { timeoutMs: 10_000 });
     const b = await startOperator(c, { rollout: { maxConcurrentInstalls: 1 } }, 'operator-b');
     running.push(b);
-    for (let i = 0; i < 3; i++) await createNode(c, `ha-${i}`, { annotations: { 'wasm-node': 'true' } });
+    for (let i = 0; i < 3; i++)
+      await createNode(c, `ha-${i}`, { annotations: { 'wasm-node': 'true' } });
     await waitFor('one Job', async () => (await jobs(c)).length === 1, { timeoutMs: 20_000 });
     await finishAll();
-    await waitFor('two ready nodes', async () => {
-      await finishAll();
-      return (await readyCount()) === 2;
-    }, { timeoutMs: 30_000 });
+    await waitFor(
+      'two ready nodes',
+      async () => {
+        await finishAll();
+        return (await readyCount()) === 2;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(b.operator.isLeader).toBe(false);
     expect(b.logs.some((l) => l.includes('installer job created'))).toBe(false);
     expect(await metricValue(b.metrics, 'wasm_node_operator_reconcile_total')).toBe(0);
@@ -84,11 +96,17 @@ describe('resilience (the test acts as kubelet and Job controller through the st
     const failoverMs = Date.now() - stoppedAt;
     expect(failoverMs).toBeLessThan(a.config.leaderElection.leaseDuration);
     await createNode(c, 'ha-late', { annotations: { 'wasm-node': 'true' } });
-    await waitFor('all 4 ready', async () => {
-      await finishAll();
-      return (await readyCount()) === 4;
-    }, { timeoutMs: 30_000 });
-    expect(b.logs.some((l) => l.includes('installer job created') && l.includes('ha-late'))).toBe(true);
+    await waitFor(
+      'all 4 ready',
+      async () => {
+        await finishAll();
+        return (await readyCount()) === 4;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(b.logs.some((l) => l.includes('installer job created') && l.includes('ha-late'))).toBe(
+      true,
+    );
     expect(watcher.maxActive).toBe(1);
     process.stdout.write(`in-process failover after graceful stop: ${failoverMs} ms\n`);
   }, 120_000);

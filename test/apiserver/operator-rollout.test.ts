@@ -42,7 +42,10 @@ async function finishActiveJobs(outcome: (node: string) => boolean): Promise<num
   for (const job of active) {
     const node = job.metadata!.annotations!['wasm-node.dev/node']!;
     const ok = outcome(node);
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin'], ok ? {} : { ok: false, error: `disk full on ${node}` }));
+    await kubelet.finishWithReport(
+      job,
+      installReport(['wasmtime', 'spin'], ok ? {} : { ok: false, error: `disk full on ${node}` }),
+    );
   }
   return active.length;
 }
@@ -52,40 +55,69 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
     watcher = await JobWatcher.start(c);
     op = await startOperator(c, { rollout: { maxConcurrentInstalls: 3 } });
     const started = Date.now();
-    for (let i = 0; i < 20; i++) await createNode(c, `pool-${String(i).padStart(2, '0')}`, { annotations: { 'wasm-node': 'true' } });
-    await waitFor('20 ready nodes', async () => {
-      await finishActiveJobs(() => true);
-      return (await readyNodes()) === 20;
-    }, { timeoutMs: 90_000, intervalMs: 100 });
+    for (let i = 0; i < 20; i++)
+      await createNode(c, `pool-${String(i).padStart(2, '0')}`, {
+        annotations: { 'wasm-node': 'true' },
+      });
+    await waitFor(
+      '20 ready nodes',
+      async () => {
+        await finishActiveJobs(() => true);
+        return (await readyNodes()) === 20;
+      },
+      { timeoutMs: 90_000, intervalMs: 100 },
+    );
     const elapsed = Date.now() - started;
     expect(watcher.maxActive).toBe(3);
     expect(watcher.seen.size).toBe(20);
-    expect(await metricValue(op.metrics, 'wasm_node_operator_jobs_started_total', { operation: 'install' })).toBe(20);
-    process.stdout.write(`rollout of 20 nodes at max 3 concurrent took ${elapsed} ms (max active ${watcher.maxActive})\n`);
+    expect(
+      await metricValue(op.metrics, 'wasm_node_operator_jobs_started_total', {
+        operation: 'install',
+      }),
+    ).toBe(20);
+    process.stdout.write(
+      `rollout of 20 nodes at max 3 concurrent took ${elapsed} ms (max active ${watcher.maxActive})\n`,
+    );
   }, 120_000);
 
   it('a spent failure budget pauses the rollout (Event + metric + log) until failed nodes are retried', async () => {
     watcher = await JobWatcher.start(c);
     op = await startOperator(c, {
-      rollout: { maxConcurrentInstalls: 2, failureBudget: 2, retryBackoff: { initial: '1h', max: '1h' } },
+      rollout: {
+        maxConcurrentInstalls: 2,
+        failureBudget: 2,
+        retryBackoff: { initial: '1h', max: '1h' },
+      },
     });
     const names = Array.from({ length: 6 }, (_, i) => `budget-${i}`);
     for (const name of names) await createNode(c, name, { annotations: { 'wasm-node': 'true' } });
 
     // Every install fails until the rollout pauses.
-    await waitFor('the rollout to pause', async () => {
-      await finishActiveJobs(() => false);
-      return (await metricValue(op!.metrics, 'wasm_node_operator_rollout_paused')) === 1;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(
+      'the rollout to pause',
+      async () => {
+        await finishActiveJobs(() => false);
+        return (await metricValue(op!.metrics, 'wasm_node_operator_rollout_paused')) === 1;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     // Jobs that started before the pause fail too; then every node is either failed or held back.
     const failedNodes = async () =>
-      (await c.core.listNode({ labelSelector: 'wasm-node.dev/status=failed' })).items.map((n) => n.metadata!.name!);
-    const failed = await waitFor('every node failed or held back', async () => {
-      await finishActiveJobs(() => false);
-      const now = await failedNodes();
-      const paused = await metricValue(op!.metrics, 'wasm_node_operator_nodes', { state: 'paused' });
-      return now.length + paused === names.length && watcher!.active.size === 0 ? now : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+      (await c.core.listNode({ labelSelector: 'wasm-node.dev/status=failed' })).items.map(
+        (n) => n.metadata!.name!,
+      );
+    const failed = await waitFor(
+      'every node failed or held back',
+      async () => {
+        await finishActiveJobs(() => false);
+        const now = await failedNodes();
+        const paused = await metricValue(op!.metrics, 'wasm_node_operator_nodes', {
+          state: 'paused',
+        });
+        return now.length + paused === names.length && watcher!.active.size === 0 ? now : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(failed.length).toBeGreaterThanOrEqual(2);
     // No Job was ever created for a held-back node.
     expect(watcher.seen.size).toBe(failed.length);
@@ -96,10 +128,14 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
 
     // The operator command: retry the failed nodes. The rollout resumes and completes.
     for (const name of failed) await annotateNode(c, name, { 'wasm-node.dev/retry': 'now' });
-    await waitFor('all 6 nodes ready after the retry', async () => {
-      await finishActiveJobs(() => true);
-      return (await readyNodes()) === 6;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor(
+      'all 6 nodes ready after the retry',
+      async () => {
+        await finishActiveJobs(() => true);
+        return (await readyNodes()) === 6;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
     expect(watcher.maxActive).toBeLessThanOrEqual(2);
   }, 120_000);

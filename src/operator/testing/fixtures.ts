@@ -32,9 +32,24 @@ export function jobView(
   const conditions =
     phase === 'running'
       ? []
-      : [{ type: phase === 'succeeded' ? 'Complete' : 'Failed', status: 'True', reason: phase === 'failed' ? 'BackoffLimitExceeded' : undefined, message: phase === 'failed' ? 'Job has reached the specified backoff limit' : undefined, lastTransitionTime: times.end }];
+      : [
+          {
+            type: phase === 'succeeded' ? 'Complete' : 'Failed',
+            status: 'True',
+            reason: phase === 'failed' ? 'BackoffLimitExceeded' : undefined,
+            message: phase === 'failed' ? 'Job has reached the specified backoff limit' : undefined,
+            lastTransitionTime: times.end,
+          },
+        ];
   return {
-    metadata: { name, uid: `uid-${name}`, namespace: 'wasm-system', resourceVersion: '1', labels, annotations },
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      namespace: 'wasm-system',
+      resourceVersion: '1',
+      labels,
+      annotations,
+    },
     status: {
       active: phase === 'running' ? 1 : 0,
       startTime: times.start,

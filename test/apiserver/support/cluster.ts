@@ -24,7 +24,9 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: { controllerManager?: boolean } = {}): Promise<TestCluster> {
+export async function startCluster(
+  opts: { controllerManager?: boolean } = {},
+): Promise<TestCluster> {
   const cp = await startControlPlane(opts);
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfigPath);
@@ -32,7 +34,10 @@ export async function startCluster(opts: { controllerManager?: boolean } = {}): 
   await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   if (!opts.controllerManager) {
     // The ServiceAccount admission plugin wants one even with automount off; kcm would make it.
-    await core.createNamespacedServiceAccount({ namespace: NAMESPACE, body: { metadata: { name: 'default' } } });
+    await core.createNamespacedServiceAccount({
+      namespace: NAMESPACE,
+      body: { metadata: { name: 'default' } },
+    });
   }
   return {
     cp,
@@ -56,7 +61,11 @@ export function readNode(c: TestCluster, name: string): Promise<V1Node> {
   return c.core.readNode({ name });
 }
 
-export async function annotateNode(c: TestCluster, name: string, annotations: Record<string, string | null>): Promise<void> {
+export async function annotateNode(
+  c: TestCluster,
+  name: string,
+  annotations: Record<string, string | null>,
+): Promise<void> {
   await c.core.patchNode(
     { name, body: { metadata: { annotations } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -72,7 +81,9 @@ export function jobsForNode(all: V1Job[], node: string): V1Job[] {
 }
 
 export function isFinished(job: V1Job): boolean {
-  return (job.status?.conditions ?? []).some((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
+  return (job.status?.conditions ?? []).some(
+    (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
+  );
 }
 
 export async function nodeEvents(c: TestCluster, node: string): Promise<CoreV1Event[]> {
@@ -99,29 +110,59 @@ export function waitForNode(
   check: (node: V1Node) => boolean,
   timeoutMs = 30_000,
 ): Promise<V1Node> {
-  return waitFor(`${name.slice(0, 40)}: ${what}`, async () => {
-    const node = await readNode(c, name);
-    return check(node) ? node : undefined;
-  }, { timeoutMs });
+  return waitFor(
+    `${name.slice(0, 40)}: ${what}`,
+    async () => {
+      const node = await readNode(c, name);
+      return check(node) ? node : undefined;
+    },
+    { timeoutMs },
+  );
 }
 
-export function waitForEvent(c: TestCluster, node: string, reason: string, timeoutMs = 30_000): Promise<CoreV1Event> {
-  return waitFor(`event ${reason} on ${node.slice(0, 40)}`, async () =>
-    (await nodeEvents(c, node)).find((e) => e.reason === reason), { timeoutMs });
+export function waitForEvent(
+  c: TestCluster,
+  node: string,
+  reason: string,
+  timeoutMs = 30_000,
+): Promise<CoreV1Event> {
+  return waitFor(
+    `event ${reason} on ${node.slice(0, 40)}`,
+    async () => (await nodeEvents(c, node)).find((e) => e.reason === reason),
+    { timeoutMs },
+  );
 }
 
 /** Removes every Node and installer Job, so tests sharing one control plane stay independent. */
 export async function resetCluster(c: TestCluster): Promise<void> {
   await c.core.deleteCollectionNode({});
-  await c.batch.deleteCollectionNamespacedJob({ namespace: NAMESPACE, propagationPolicy: 'Background' });
+  await c.batch.deleteCollectionNamespacedJob({
+    namespace: NAMESPACE,
+    propagationPolicy: 'Background',
+  });
   await c.core.deleteCollectionNamespacedPod({ namespace: NAMESPACE });
-  await waitFor('nodes and jobs to be gone', async () =>
-    (await c.core.listNode()).items.length === 0 && (await jobs(c)).length === 0, { timeoutMs: 20_000 });
+  await waitFor(
+    'nodes and jobs to be gone',
+    async () => (await c.core.listNode()).items.length === 0 && (await jobs(c)).length === 0,
+    { timeoutMs: 20_000 },
+  );
 }
 
 /** Polls for an Event with this reason on any Node. */
-export function waitForEventAnywhere(c: TestCluster, reason: string, timeoutMs = 30_000): Promise<CoreV1Event> {
-  return waitFor(`event ${reason}`, async () =>
-    (await c.core.listNamespacedEvent({ namespace: 'default', fieldSelector: `involvedObject.kind=Node,reason=${reason}` })).items[0],
-    { timeoutMs });
+export function waitForEventAnywhere(
+  c: TestCluster,
+  reason: string,
+  timeoutMs = 30_000,
+): Promise<CoreV1Event> {
+  return waitFor(
+    `event ${reason}`,
+    async () =>
+      (
+        await c.core.listNamespacedEvent({
+          namespace: 'default',
+          fieldSelector: `involvedObject.kind=Node,reason=${reason}`,
+        })
+      ).items[0],
+    { timeoutMs },
+  );
 }

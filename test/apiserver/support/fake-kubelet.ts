@@ -5,13 +5,26 @@ import { NAMESPACE, type TestCluster } from './cluster.ts';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-export function installReport(runtimes: string[], opts: { ok?: boolean; unverified?: string[]; error?: string; operation?: 'install' | 'uninstall' } = {}): InstallReport {
+export function installReport(
+  runtimes: string[],
+  opts: {
+    ok?: boolean;
+    unverified?: string[];
+    error?: string;
+    operation?: 'install' | 'uninstall';
+  } = {},
+): InstallReport {
   const ok = opts.ok ?? true;
   return {
     schema: INSTALL_REPORT_SCHEMA,
     operation: opts.operation ?? 'install',
     ok,
-    runtimes: runtimes.map((name) => ({ name, version: '1.0.0', verified: ok && !(opts.unverified ?? []).includes(name), adopted: false })),
+    runtimes: runtimes.map((name) => ({
+      name,
+      version: '1.0.0',
+      verified: ok && !(opts.unverified ?? []).includes(name),
+      adopted: false,
+    })),
     changed: true,
     restarted: true,
     rolledBack: false,
@@ -38,7 +51,9 @@ export class FakeKubelet {
 
   /** Finishes the Job's pod with the given exit code and termination message. */
   async finish(job: V1Job, result: { exitCode: number; message: string }): Promise<void> {
-    const pod = this.#actAsJobController ? await this.#createPod(job) : await this.#controllerPod(job.metadata!.uid!);
+    const pod = this.#actAsJobController
+      ? await this.#createPod(job)
+      : await this.#controllerPod(job.metadata!.uid!);
     const now = new Date();
     const started = new Date(now.getTime() - 2000);
     await this.#c.core.patchNamespacedPodStatus(
@@ -72,7 +87,8 @@ export class FakeKubelet {
       },
       MERGE,
     );
-    if (this.#actAsJobController) await this.#setJobStatus(job, result.exitCode === 0, started, now);
+    if (this.#actAsJobController)
+      await this.#setJobStatus(job, result.exitCode === 0, started, now);
   }
 
   /** Finishes the Job with an installer report as the termination message. */
@@ -94,7 +110,15 @@ export class FakeKubelet {
             'batch.kubernetes.io/job-name': name,
             'batch.kubernetes.io/controller-uid': job.metadata!.uid!,
           },
-          ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata!.uid!, controller: true }],
+          ownerReferences: [
+            {
+              apiVersion: 'batch/v1',
+              kind: 'Job',
+              name,
+              uid: job.metadata!.uid!,
+              controller: true,
+            },
+          ],
         },
         spec: template.spec!,
       },
@@ -102,18 +126,45 @@ export class FakeKubelet {
   }
 
   #controllerPod(jobUid: string): Promise<V1Pod> {
-    return waitFor(`the Job controller's pod for job ${jobUid}`, async () => {
-      const pods = await this.#c.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}` });
-      return pods.items[0];
-    }, { timeoutMs: 30_000 });
+    return waitFor(
+      `the Job controller's pod for job ${jobUid}`,
+      async () => {
+        const pods = await this.#c.core.listNamespacedPod({
+          namespace: NAMESPACE,
+          labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}`,
+        });
+        return pods.items[0];
+      },
+      { timeoutMs: 30_000 },
+    );
   }
 
-  async #setJobStatus(job: V1Job, succeeded: boolean, started: Date, finished: Date): Promise<void> {
+  async #setJobStatus(
+    job: V1Job,
+    succeeded: boolean,
+    started: Date,
+    finished: Date,
+  ): Promise<void> {
     const transition = { status: 'True', lastProbeTime: finished, lastTransitionTime: finished };
     const conditions = succeeded
-      ? [{ type: 'SuccessCriteriaMet', ...transition }, { type: 'Complete', ...transition }]
-      : [{ type: 'FailureTarget', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', ...transition },
-         { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', ...transition }];
+      ? [
+          { type: 'SuccessCriteriaMet', ...transition },
+          { type: 'Complete', ...transition },
+        ]
+      : [
+          {
+            type: 'FailureTarget',
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+            ...transition,
+          },
+          {
+            type: 'Failed',
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+            ...transition,
+          },
+        ];
     await this.#c.batch.patchNamespacedJobStatus(
       {
         namespace: NAMESPACE,

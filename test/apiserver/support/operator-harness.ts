@@ -13,7 +13,12 @@ export function testConfig(overrides: ConfigInput = {}): Config {
   const base: ConfigInput = {
     namespace: NAMESPACE,
     installer: { image: 'wasm-node-installer:test' },
-    rollout: { maxConcurrentInstalls: 5, failureBudget: 0, retryBackoff: { initial: '1s', max: '4s' }, reverifyInterval: 0 },
+    rollout: {
+      maxConcurrentInstalls: 5,
+      failureBudget: 0,
+      retryBackoff: { initial: '1s', max: '4s' },
+      reverifyInterval: 0,
+    },
     leaderElection: { leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '500ms' },
     watch: { restartBackoff: { initial: '200ms', max: '2s' } },
     queue: { backoff: { initial: '100ms', max: '2s' } },
@@ -26,9 +31,15 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
-      ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
-      : v;
+    out[k] =
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
@@ -43,12 +54,21 @@ export interface RunningOperator {
 }
 
 /** Runs the operator in-process against the test cluster, with injected config and logger. */
-export async function startOperator(c: TestCluster, overrides: ConfigInput = {}, identity = 'operator-a'): Promise<RunningOperator> {
+export async function startOperator(
+  c: TestCluster,
+  overrides: ConfigInput = {},
+  identity = 'operator-a',
+): Promise<RunningOperator> {
   const config = testConfig(overrides);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      logs.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      logs.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       // OPERATOR_LOGS=1 streams the operator's logs while debugging a test.
       if (process.env.OPERATOR_LOGS) process.stderr.write(chunk);
       done();
@@ -81,11 +101,21 @@ export async function startOperator(c: TestCluster, overrides: ConfigInput = {},
 }
 
 /** Current value of a metric (summed over label sets matching `labels`); histogram parts by full name. */
-export async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  metrics: Metrics,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const all = await metrics.registry.getMetricsAsJSON();
   const metric = all.find((m) => m.name === name || name.startsWith(`${m.name}_`));
   if (!metric) return 0;
-  return (metric.values as { value: number; metricName?: string; labels: Record<string, string | number> }[])
+  return (
+    metric.values as {
+      value: number;
+      metricName?: string;
+      labels: Record<string, string | number>;
+    }[]
+  )
     .filter((v) => (v.metricName ?? metric.name) === name)
     .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
     .reduce((sum, v) => sum + v.value, 0);
