@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readlink } from 'node:fs/promises';
 
 export interface ExecResult {
   code: number | null;
@@ -36,13 +37,40 @@ function spawnCollect(argv: readonly string[], timeoutMs: number): Promise<ExecR
 }
 
 /**
+ * The process whose namespaces are the node's: PID 1 normally. Some VMs (Firecracker's init)
+ * keep PID 1's namespaces unreadable even to root; there it is our parent, the container's
+ * shim, which containerd started in the node's namespaces.
+ */
+async function nodeNamespacesPid(): Promise<number> {
+  try {
+    await readlink('/proc/1/ns/mnt');
+    return 1;
+  } catch {
+    return process.ppid;
+  }
+}
+
+/**
  * On the node itself (host root `/`) programs run directly; from the installer pod they run
- * through nsenter into PID 1's namespaces, which needs `hostPID: true` and privilege.
+ * through nsenter into the node's namespaces, which needs `hostPID: true` and privilege.
  */
 export function hostExec(hostRoot: string): HostExec {
-  const prefix =
-    hostRoot === '/'
-      ? []
-      : ['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--'];
-  return { run: (argv, opts) => spawnCollect([...prefix, ...argv], opts?.timeoutMs ?? 60_000) };
+  let prefix: Promise<string[]> | undefined;
+  const nsenter = async () => [
+    'nsenter',
+    '--target',
+    String(await nodeNamespacesPid()),
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--net',
+    '--pid',
+    '--',
+  ];
+  return {
+    run: async (argv, opts) => {
+      prefix ??= hostRoot === '/' ? Promise.resolve([]) : nsenter();
+      return spawnCollect([...(await prefix), ...argv], opts?.timeoutMs ?? 60_000);
+    },
+  };
 }
