@@ -9,6 +9,12 @@ set -uo pipefail
 W=$(cd "$(dirname "$0")/.." && pwd)
 pidfile=$W/run/containerd.pid
 exec >>"$W/log/containerd.log" 2>&1
+# containerd looks shims up by name on its PATH (1.6 ignores runtime_path), so it gets a node's
+# PATH rather than that of whatever shell started the cluster (node_modules/.bin first, under
+# npm). Its first directory belongs to the cluster, like a node's /usr/local/sbin: the shims
+# the installer copies there stay out of sight of the other containerds on this machine.
+mkdir -p "$W/usr/local/sbin"
+export PATH=$W/usr/local/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 say() { printf '[%s] supervisor: %s\n' "$(date +%H:%M:%S)" "$*"; }
 
 stopping=0 child='' sleeper='' delay=1

@@ -103,6 +103,20 @@ describe('addRuntimes', () => {
     expect(wasm(forced.text)).toMatchObject({ options: { SystemdCgroup: false } });
   });
 
+  it('writes no options for a shim when told containerd cannot pass them (before 1.7)', () => {
+    const systemd = `${V2}[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n`;
+    const legacy = ['wasmtime', 'crun-wasm']
+      .flatMap((n) => installs(n))
+      .map((i) => ({ ...i, shimOptions: false }));
+    const runtimes = runtimesOf(
+      addRuntimes(systemd, { runtimes: legacy }).text,
+      'io.containerd.grpc.v1.cri',
+    );
+    expect(runtimes?.['wasmtime']).not.toHaveProperty('options');
+    // crun runs under runc's own shim, which reads runc options on every release.
+    expect(runtimes?.['crun-wasm']).toMatchObject({ options: { SystemdCgroup: true } });
+  });
+
   it('writes crun with BinaryName and the pod annotations its Wasm handler needs', () => {
     const crun = runtimesOf(add(V2, 'crun-wasm').text, 'io.containerd.grpc.v1.cri')?.['crun-wasm'];
     expect(crun).toEqual({

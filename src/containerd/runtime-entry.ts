@@ -5,6 +5,13 @@ export interface RuntimeInstall {
   runtime: Runtime;
   /** Absolute host path of the installed binary; omitted, containerd looks the shim up on its PATH. */
   binaryPath?: string | undefined;
+  /**
+   * false: no options table for a shim. containerd before 1.7 hands a shim runtime's options
+   * to the shim as an empty runtimeoptions message (it keeps none of runc's keys), which runwasi
+   * shims reject ("invalid shim options: missing field systemd_cgroup"); without options they
+   * get none and use their defaults. 1.7 passes the whole table as the message's TOML body.
+   */
+  shimOptions?: boolean | undefined;
 }
 
 export interface EntrySettings {
@@ -23,7 +30,8 @@ export function desiredEntry(install: RuntimeInstall, systemdCgroup: boolean | u
   const { runtime, binaryPath } = install;
   const options: Record<string, unknown> = {};
   if (runtime.launch === 'runc-binary') options['BinaryName'] = binaryPath ?? runtime.binary;
-  if (systemdCgroup !== undefined) options['SystemdCgroup'] = systemdCgroup;
+  const withOptions = runtime.launch !== 'shim' || install.shimOptions !== false;
+  if (systemdCgroup !== undefined && withOptions) options['SystemdCgroup'] = systemdCgroup;
   const entry: Record<string, unknown> = { runtime_type: runtime.runtimeType };
   if (runtime.launch === 'shim' && binaryPath !== undefined) entry['runtime_path'] = binaryPath;
   if (runtime.podAnnotations.length > 0) entry['pod_annotations'] = [...runtime.podAnnotations];

@@ -6,7 +6,10 @@ import type { HostExec } from './host-exec.ts';
 import type { HostFs } from './host-fs.ts';
 import { InstallError } from './install-error.ts';
 
-export async function containerdMajor(inst: ContainerdInstance, exec: HostExec): Promise<number> {
+export async function containerdVersion(
+  inst: ContainerdInstance,
+  exec: HostExec,
+): Promise<{ major: number; minor: number }> {
   const r = await exec.run([inst.exe, '--version'], { timeoutMs: 15_000 });
   const m = /\bv?(\d+)\.(\d+)\.\d+/.exec(r.stdout);
   if (r.code !== 0 || m === null) {
@@ -15,7 +18,7 @@ export async function containerdMajor(inst: ContainerdInstance, exec: HostExec):
       `${inst.exe} --version failed: ${(r.stderr || r.stdout).trim()}`,
     );
   }
-  return Number(m[1]);
+  return { major: Number(m[1]), minor: Number(m[2]) };
 }
 
 async function dump(
@@ -77,7 +80,8 @@ export async function validateCandidate(
 ): Promise<void> {
   const { inst, path, before, candidate, handlers, removed } = args;
   await checkImports(fs, path, candidate);
-  const ns = (await containerdMajor(inst, exec)) >= 2 ? CRI_NAMESPACES.v3 : CRI_NAMESPACES.v2;
+  const ns =
+    (await containerdVersion(inst, exec)).major >= 2 ? CRI_NAMESPACES.v3 : CRI_NAMESPACES.v2;
   const runtimesOf = (doc: TomlTable) =>
     tableAt(doc, ['plugins', ns, 'containerd', 'runtimes']) ?? {};
   const defaultOf = (doc: TomlTable) =>

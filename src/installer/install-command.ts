@@ -5,6 +5,7 @@ import { ConfigError } from '../containerd/config-error.ts';
 import { ownedHandlers } from '../containerd/patch-config.ts';
 import { registeredHandlers } from '../cri/runtime-status.ts';
 import { planInstall, planUninstall } from './config-change.ts';
+import { containerdVersion } from './config-validate.ts';
 import { acquireHostLock } from './host-lock.ts';
 import { InstallError } from './install-error.ts';
 import {
@@ -16,6 +17,13 @@ import {
 } from './node-operation.ts';
 import { INSTALL_REPORT_SCHEMA, type InstallReport, type RuntimeReport } from './report.ts';
 import { copyShims, planShims, pruneShims } from './shim-install.ts';
+import {
+  copyShimsToPath,
+  legacyShimCri,
+  removeShimsFromPath,
+  undoPathWrites,
+  type PathWrite,
+} from './shim-path.ts';
 
 export interface OperationOptions extends NodeOptions {
   runtimes: readonly Runtime[];
@@ -30,19 +38,33 @@ async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome>
   const ctx = await inspectNode(opts, deps);
   const shims = await planShims(opts.runtimes, opts);
   const files = await currentFiles(ctx, deps);
+  const legacy = legacyShimCri(await containerdVersion(ctx.inst, deps.exec));
   const change = await planInstall(
     ctx.plan.target,
     files,
-    shims.map((s) => ({ runtime: s.runtime, binaryPath: s.path })),
+    shims.map((s) => ({ runtime: s.runtime, binaryPath: s.path, shimOptions: !legacy })),
   );
   const expected = new Map(opts.runtimes.map((r) => [r.name, r.runtimeType]));
   // Binaries go on the node only once the config change is known to be possible, and come
   // off again if the change fails, so a refused install leaves nothing behind.
   const copied = await copyShims(shims, opts.binDir, deps.fs);
+  let onPath: PathWrite[] = [];
   let applied;
   try {
+    if (legacy) {
+      const named = shims.filter((s) => s.runtime.launch === 'shim');
+      onPath = await copyShimsToPath(
+        ctx.inst,
+        named.map((s) => ({ binary: s.runtime.binary, sha256: s.sha256, bytes: s.bytes })),
+        opts.binDir,
+        deps.fs,
+      );
+      if (onPath.length > 0)
+        deps.log.info({ files: onPath.map((w) => w.file) }, "shims copied onto containerd's PATH");
+    }
     applied = await applyChange(ctx, change, expected, [], opts, deps);
   } catch (err) {
+    await undoPathWrites(onPath, deps.fs);
     for (const path of copied) await deps.fs.remove(dirname(path));
     throw err;
   }
@@ -76,6 +98,10 @@ async function uninstall(opts: OperationOptions, deps: NodeDeps): Promise<Outcom
   const owned = ownedHandlers(files.rendered ?? files.target ?? '');
   const change = planUninstall(ctx.plan.target, files);
   const applied = await applyChange(ctx, change, new Map(), owned, opts, deps);
+  // Before the prune: a copy on PATH is recognised as ours by its binary in the bin dir.
+  const fromPath = await removeShimsFromPath(ctx.inst, opts.binDir, deps.fs);
+  if (fromPath.length > 0)
+    deps.log.info({ files: fromPath }, "shims removed from containerd's PATH");
   await prune(opts, deps, []);
   const handlers = registeredHandlers(applied.status);
   return {
