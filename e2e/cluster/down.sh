@@ -74,7 +74,8 @@ fi
 
 # Never delete through a mount point that is still there (a pod may have had / mounted).
 if [ "$problems" = 0 ]; then
-  rm -rf --one-file-system "$RUN" "$VAR" "$ETC" "$PKI" "$BIN" "$W/cluster.json" "$KUBECONFIG_ADMIN" "$W/host-state"
+  rm -rf --one-file-system "$RUN" "$VAR" "$ETC" "$PKI" "$BIN" "${W:?}/usr" "$W/cluster.json" "$KUBECONFIG_ADMIN" \
+    "$W/host-state"
   log "cluster in $W is down"
 else
   log "cluster in $W is down with $problems problem(s); state kept for inspection"
