@@ -235,6 +235,7 @@ export class Operator {
     this.#gate.forget(name);
     this.#setState(name, undefined);
     this.#queue.forget(NODE_PREFIX + name);
+    this.#queue.add(NODE_PREFIX + name);
     this.#checkPause(node);
     this.#wakeWaiters();
   }
@@ -308,10 +309,12 @@ export class Operator {
     const node = this.#nodes.get(name);
     if (!node) {
       this.#gate.forget(name);
+      this.#setState(name, undefined);
       return {};
     }
     const { plan, waitingForSlot } = await reconcileNode(node, this.#ctx);
-    this.#setState(name, plan.state);
+    // The node may have been deleted while we worked on it (its key is queued again then).
+    this.#setState(name, this.#nodes.get(name) ? plan.state : undefined);
     if (waitingForSlot) return { requeueAfterMs: SLOT_WAIT_RECHECK_MS };
     return { requeueAfterMs: plan.requeueAfterMs };
   }

@@ -75,8 +75,12 @@ describe('with kube-controller-manager (real Job controller and garbage collecto
       (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
       60_000,
     );
-    expect(await metricValue(op.metrics, 'wasm_node_operator_nodes', { state: 'installing' })).toBe(
-      0,
+    // The deleted node is gone from the nodes-by-state gauge.
+    await waitFor(
+      'no node counted as installing',
+      async () =>
+        (await metricValue(op.metrics, 'wasm_node_operator_nodes', { state: 'installing' })) === 0,
+      { timeoutMs: 10_000 },
     );
   }, 120_000);
 });
