@@ -24,6 +24,8 @@ HOST_SHARED_DIRS=(/var/lib/cni/results /var/lib/cni /run/netns)
 CONTROL_PLANE=(kubelet kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 die() { log "ERROR: $*"; exit 1; }
+# down deletes below it: only a dedicated absolute directory, at least two levels deep.
+if [[ $W != /?*/?* ]]; then die "WASM_NODE_CLUSTER_DIR must be an absolute path like /var/lib/x, not '$W'"; fi
 require_root() { [ "$(id -u)" = 0 ] || die "the local cluster needs root (cgroups, mounts, bridge); run as root"; }
 
 pidfile() { echo "$RUN/$1.pid"; }
