@@ -56,6 +56,7 @@ export class Operator {
   readonly #states = new Map<string, NodeState>();
   #leading = false;
   #wantLead = false;
+  #stopping = false;
   #wasPaused = false;
   #syncedResolve!: () => void;
   readonly #synced = new Promise<void>((resolve) => (this.#syncedResolve = resolve));
@@ -182,9 +183,11 @@ export class Operator {
     else void this.#startLeading();
   }
 
+  /** Drains in-flight work, then releases the lease (no overlap with the next leader). */
   async stop(): Promise<void> {
-    if (this.#elector) await this.#elector.stop();
-    else await this.#stopLeading();
+    this.#stopping = true;
+    await this.#stopLeading();
+    await this.#elector?.stop();
     await Promise.all([this.#nodes.stop(), this.#jobs.stop()]);
   }
 
@@ -193,7 +196,7 @@ export class Operator {
     this.#wantLead = true;
     // Gate decisions need complete caches: a half-listed Job cache would under-count slots.
     await this.#synced;
-    if (!this.#wantLead || this.#leading) return;
+    if (!this.#wantLead || this.#leading || this.#stopping) return;
     this.#leading = true;
     this.#queue.start();
     this.#enqueueAll();

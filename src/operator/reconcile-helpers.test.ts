@@ -45,6 +45,13 @@ describe('reading the installer termination message', () => {
     ).toBeDefined();
   });
 
+  it('skips JSON log lines that are not a report', () => {
+    const message = `${JSON.stringify(report())}\n{"level":50,"msg":"exiting"}`;
+    expect(
+      outcomeFromPods([pod('p', '2026-11-25T12:00:00Z', { exitCode: 1, message })]).report,
+    ).toBeDefined();
+  });
+
   it('explains why there is no report', () => {
     expect(outcomeFromPods([]).problem).toMatch(/not found/);
     expect(outcomeFromPods([pod('p', '2026-11-25T12:00:00Z')]).problem).toMatch(

@@ -50,14 +50,19 @@ export function outcomeFromPods(pods: readonly V1Pod[]): JobOutcome {
       problem: `installer exited ${terminated.exitCode} (${terminated.reason ?? 'no reason'}) without a report`,
     };
   }
-  // FallbackToLogsOnError may hand us log lines: the report is the last JSON line.
-  const line =
-    message
-      .split('\n')
-      .reverse()
-      .find((l) => l.trim().startsWith('{')) ?? message;
-  const parsed = parseInstallReport(line);
-  return parsed.ok ? { report: parsed.report } : { problem: parsed.error };
+  // FallbackToLogsOnError may hand us log lines (JSON logs too): the report is the last line
+  // that parses as one.
+  const lines = message.split('\n').reverse();
+  let firstError: string | undefined;
+  for (const line of lines) {
+    if (!line.trim().startsWith('{')) continue;
+    const parsed = parseInstallReport(line);
+    if (parsed.ok) return { report: parsed.report };
+    firstError ??= parsed.error;
+  }
+  if (firstError) return { problem: firstError };
+  const whole = parseInstallReport(message);
+  return whole.ok ? { report: whole.report } : { problem: whole.error };
 }
 
 /** Read phase: pod findings for finished Jobs whose outcome is not yet on the node. */
