@@ -80,6 +80,52 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
     );
   }, 120_000);
 
+  it('an installer upgrade re-installs ready nodes through the same limit (8 nodes, max 2)', async () => {
+    op = await startOperator(c, {
+      installer: { image: 'installer:v1' },
+      rollout: { maxConcurrentInstalls: 8 },
+    });
+    for (let i = 0; i < 8; i++) {
+      await createNode(c, `upgrade-${i}`, { annotations: { 'wasm-node': 'true' } });
+    }
+    await waitFor(
+      '8 ready nodes on v1',
+      async () => {
+        await finishActiveJobs(() => true);
+        return (await readyNodes()) === 8;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    await op.stop();
+
+    watcher = await JobWatcher.start(c);
+    op = await startOperator(c, {
+      installer: { image: 'installer:v2' },
+      rollout: { maxConcurrentInstalls: 2 },
+    });
+    const v1Hashes = new Set(
+      (await c.core.listNode()).items.map(
+        (n) => n.metadata!.annotations!['wasm-node.dev/installed-hash'],
+      ),
+    );
+    const v2Ready = async () =>
+      (await c.core.listNode()).items.filter(
+        (n) =>
+          n.metadata?.labels?.['wasm-node.dev/status'] === 'ready' &&
+          !v1Hashes.has(n.metadata?.annotations?.['wasm-node.dev/installed-hash']),
+      ).length;
+    await waitFor(
+      'all 8 re-installed with v2',
+      async () => {
+        await finishActiveJobs(() => true);
+        return (await v2Ready()) === 8;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(watcher.maxActive).toBe(2);
+    expect(watcher.seen.size).toBe(8);
+  }, 120_000);
+
   it('a spent failure budget pauses the rollout (Event + metric + log) until failed nodes are retried', async () => {
     watcher = await JobWatcher.start(c);
     op = await startOperator(c, {
