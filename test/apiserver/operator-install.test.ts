@@ -98,6 +98,19 @@ describe('install (the test acts as kubelet and Job controller through the statu
     ).toBe(true);
   }, 60_000);
 
+  it('with watch.nodeMetadataOnly (PartialObjectMetadata list and watch) a node installs the same way', async () => {
+    op = await startOperator(c, { watch: { nodeMetadataOnly: true } });
+    await createNode(c, 'node-meta', { annotations: { 'wasm-node': 'true' } });
+    const job = await waitForActiveJob(c, 'node-meta');
+    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    await waitForNode(
+      c,
+      'node-meta',
+      'ready',
+      (n) => n.metadata?.labels?.[READY('spin')] === 'ready',
+    );
+  }, 60_000);
+
   it('a runtime the installer could not verify gets no ready label and a Warning', async () => {
     op = await startOperator(c);
     await createNode(c, 'node-partial', { annotations: { 'wasm-node': 'true' } });
