@@ -31,7 +31,7 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Collection path, e.g. /api/v1/nodes or /apis/batch/v1/namespaces/x/jobs. */
   path: string;
   /** One list call (the informer adds no selector to it: pass it here and in labelSelector). */
-  list: () => Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>;
+  list: () => Promise<{ items: unknown[] | null; metadata?: { resourceVersion?: string } }>;
   labelSelector?: string;
   /** Accept header of the watch, e.g. to receive PartialObjectMetadata (pass the list's in `list`). */
   watchAccept?: string;
@@ -92,7 +92,8 @@ export class ResilientInformer<T extends KubernetesObject> {
     } as unknown as Watch;
     const list = async () => {
       const result = await options.list();
-      return { ...result, items: result.items.map(slim) } as KubernetesListObject<T>;
+      // An empty PartialObjectMetadataList comes back with `items: null`.
+      return { ...result, items: (result.items ?? []).map(slim) } as KubernetesListObject<T>;
     };
     const timeoutSeconds = Math.max(
       1,

@@ -85,7 +85,16 @@ export async function startOperator(
     identity,
   });
   operator.start();
-  await waitFor('operator caches to sync', () => operator.ready, { timeoutMs: 20_000 });
+  try {
+    await waitFor('operator caches to sync', () => operator.ready, {
+      timeoutMs: 20_000,
+      diagnostics: () => logs.slice(-20).join('\n'),
+    });
+  } catch (err) {
+    // A half-started operator must not keep running into the next test.
+    await operator.stop();
+    throw err;
+  }
   let stopped = false;
   return {
     operator,
