@@ -93,6 +93,8 @@ write_cluster_json() {
 }
 
 require_root
+bash "$E2E_DIR/tools/ensure-packages.sh" containerd runc containernetworking-plugins buildah \
+  busybox-static openssl iptables iproute2 jq curl util-linux procps
 if healthy; then
   log "cluster in $W is already up and healthy"
   echo "$KUBECONFIG_ADMIN"
@@ -104,8 +106,6 @@ if [ -d "$RUN" ] || [ -f "$W/host-state" ]; then
 fi
 preflight
 
-bash "$E2E_DIR/tools/ensure-packages.sh" containerd runc containernetworking-plugins buildah \
-  busybox-static openssl iptables iproute2 jq curl util-linux procps
 K8S_BIN=$(bash "$E2E_DIR/tools/build-kubernetes.sh") || die "building Kubernetes failed (log above)"
 KUBECTL=$(bash "$E2E_DIR/tools/build-kubectl.sh")/kubectl || die "building kubectl failed (log above)"
 CRICTL=$(bash "$E2E_DIR/tools/build-crictl.sh")/crictl || die "building crictl failed (log above)"
