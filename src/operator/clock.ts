@@ -22,8 +22,3 @@ export const systemClock: Clock = {
   },
   clearTimeout: (timer) => clearTimeout(timer as unknown as NodeJS.Timeout),
 };
-
-/** Resolves after `ms` on the given clock. */
-export function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => clock.setTimeout(resolve, ms));
-}

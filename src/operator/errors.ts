@@ -2,15 +2,7 @@
  * The operator's one error type. `reason` is stable: it becomes the `reason` label of
  * wasm_node_operator_reconcile_errors_total and the key for log searches.
  */
-export const ERROR_REASONS = [
-  'KubeApi',
-  'Conflict',
-  'NotFound',
-  'InvalidConfig',
-  'InstallReport',
-  'LeaderElection',
-  'Internal',
-] as const;
+export const ERROR_REASONS = ['KubeApi', 'Conflict', 'NotFound', 'Internal'] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
 export class OperatorError extends Error {

@@ -54,6 +54,5 @@ export const STATUS = {
   failed: 'failed',
   uninstalling: 'uninstalling',
 } as const;
-export type NodeStatus = (typeof STATUS)[keyof typeof STATUS];
 
 export type Operation = 'install' | 'uninstall';
