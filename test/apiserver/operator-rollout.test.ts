@@ -185,4 +185,37 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
     expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
     expect(watcher.maxActive).toBeLessThanOrEqual(2);
   }, 120_000);
+
+  it('a paused rollout resumes when the config changes (new installer image → new desired state)', async () => {
+    const rollout = {
+      maxConcurrentInstalls: 1,
+      failureBudget: 1,
+      retryBackoff: { initial: '1h', max: '1h' },
+    };
+    op = await startOperator(c, { installer: { image: 'installer:broken' }, rollout });
+    for (let i = 0; i < 3; i++) {
+      await createNode(c, `config-${i}`, { annotations: { 'wasm-node': 'true' } });
+    }
+    await waitFor(
+      'the rollout to pause',
+      async () => {
+        await finishActiveJobs(() => false);
+        return (await metricValue(op!.metrics, 'wasm_node_operator_rollout_paused')) === 1;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    await op.stop();
+
+    // The chart rolls the Deployment when its ConfigMap changes: a new process, a new hash.
+    op = await startOperator(c, { installer: { image: 'installer:fixed' }, rollout });
+    await waitFor(
+      'all 3 ready with the fixed installer',
+      async () => {
+        await finishActiveJobs(() => true);
+        return (await readyNodes()) === 3;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
+  }, 120_000);
 });
