@@ -1,14 +1,13 @@
-import { BatchV1Api, CoreV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { ResilientInformer, type Lifecycle } from '../kube/informer.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Lifecycle, ResilientInformer } from '../kube/informer.ts';
 import type { KubePort } from '../kube/kube-port.ts';
 import { LeaderElector } from '../kube/leader-elector.ts';
-import { jobViewOf, nodeViewOf, type JobView, type NodeView } from '../kube/views.ts';
-import type { V1Job, V1Node } from '@kubernetes/client-node';
+import type { JobView, NodeView } from '../kube/views.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { errorMessage, errorReason } from './errors.ts';
 import { EventRecorder } from './event-recorder.ts';
-import { JOB_SELECTOR } from './job-builder.ts';
+import { jobInformer, nodeInformer } from './informers.ts';
 import { JobTracker } from './job-tracker.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -32,9 +31,6 @@ export interface OperatorDeps {
 }
 
 const RUNTIME_CLASSES_KEY = 'runtimeclasses';
-/** Media types of a metadata-only list and watch (what client-go's metadata informer sends). */
-const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
-const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 const NODE_PREFIX = 'node/';
 /** Safety net for a node waiting for a slot whose wake-up got lost. */
 const SLOT_WAIT_RECHECK_MS = 60_000;
@@ -109,41 +105,14 @@ export class Operator {
       }),
       jobsFor: (node) => this.#jobTracker.jobsFor(node),
     };
-    const core = kc.makeApiClient(CoreV1Api);
-    const batch = kc.makeApiClient(BatchV1Api);
-    const common = {
-      kc,
-      clock,
-      restartBackoff: config.watch.restartBackoff,
-      watchTimeoutMs: config.watch.timeout,
-    };
-    this.#nodes = new ResilientInformer<NodeView>({
-      ...common,
-      resource: 'nodes',
-      path: '/api/v1/nodes',
-      // nodeViewOf reads metadata only, so a PartialObjectMetadata passes for a V1Node.
-      list: () =>
-        config.watch.nodeMetadataOnly
-          ? core.listNode({}, setHeaderOptions('Accept', METADATA_LIST))
-          : core.listNode(),
-      watchAccept: config.watch.nodeMetadataOnly ? METADATA_WATCH : undefined,
-      slim: (raw) => nodeViewOf(raw as V1Node, config.optIn.annotation),
-      resyncMs: config.watch.resync,
+    this.#nodes = nodeInformer(kc, clock, config, {
       onAdd: (n) => this.#nodeChanged(n),
       onUpdate: (n) => this.#nodeChanged(n),
       onDelete: (n) => this.#nodeDeleted(n),
       onResync: () => this.#enqueueAll(),
       onLifecycle: (e, detail) => this.#lifecycle('nodes', e, detail),
     });
-    this.#jobs = new ResilientInformer<JobView>({
-      ...common,
-      resource: 'jobs',
-      path: `/apis/batch/v1/namespaces/${config.namespace}/jobs`,
-      list: () =>
-        batch.listNamespacedJob({ namespace: config.namespace, labelSelector: JOB_SELECTOR }),
-      labelSelector: JOB_SELECTOR,
-      slim: (raw) => jobViewOf(raw as V1Job),
-      resyncMs: 0,
+    this.#jobs = jobInformer(kc, clock, config, {
       onAdd: (j) => this.#jobChanged(j, false),
       onUpdate: (j) => this.#jobChanged(j, false),
       onDelete: (j) => this.#jobChanged(j, true),
