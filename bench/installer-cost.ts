@@ -1,20 +1,10 @@
-import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criStatus } from '../src/cri/runtime-status.ts';
-import { parseInstallReport, type InstallReport } from '../src/installer/report.ts';
-import { repoPath } from '../test/support/repo.ts';
-import { runCommand } from '../test/support/run-command.ts';
+import type { InstallReport } from '../src/installer/report.ts';
+import { runInstaller, writeShimsDir } from '../test/support/installer-cli.ts';
 import { startSupervisedNode, type SupervisedNode } from '../test/support/supervised-node.ts';
 import { wasmShimPath } from '../test/support/wasm-fixtures.ts';
 
@@ -28,28 +18,6 @@ export interface InstallerSample {
   unavailableMs: number;
   /** CRI Status probes sent during the install (the window's resolution is about one probe). */
   probes: number;
-}
-
-/** A shims dir as the installer image carries it: the binary plus its checksum manifest. */
-function shimsDir(dir: string, shim: string): string {
-  const bytes = readFileSync(shim);
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(shim, join(dir, basename(shim)));
-  writeFileSync(
-    join(dir, 'manifest.json'),
-    JSON.stringify({
-      schema: 'wasm-node.dev/shims/v1',
-      runtimes: [
-        {
-          name: 'wasmtime',
-          version: '0.1.0-bench',
-          binary: basename(shim),
-          sha256: createHash('sha256').update(bytes).digest('hex'),
-        },
-      ],
-    }),
-  );
-  return dir;
 }
 
 /** Wraps the node's restart command to record how long the restart itself took. */
@@ -84,37 +52,17 @@ async function install(
   restartCommand: string,
   scratch: string,
 ): Promise<{ ms: number; report: InstallReport }> {
-  const log = join(scratch, `termination-log-${Date.now()}`);
-  const started = performance.now();
-  const r = await runCommand(
-    process.execPath,
-    [
-      repoPath('bin/wasm-node-installer.js'),
-      'install',
-      '--runtimes',
-      'wasmtime',
-      '--host-root',
-      '/',
-      '--containerd-socket',
-      node.socket,
-      '--bin-dir',
-      node.binDir,
-      '--shims-dir',
-      shims,
-      '--restart-command',
+  const { ms, report, code, stderr } = await runInstaller(
+    node,
+    ['install', '--runtimes', 'wasmtime'],
+    {
+      shimsDir: shims,
       restartCommand,
-      '--restart-timeout',
-      '60',
-      '--termination-log',
-      log,
-    ],
-    { timeoutMs: 180_000 },
+      terminationLog: join(scratch, `termination-log-${Date.now()}`),
+    },
   );
-  const ms = performance.now() - started;
-  const parsed = parseInstallReport(readFileSync(log, 'utf8'));
-  if (!parsed.ok || !parsed.report.ok)
-    throw new Error(`installer failed (exit ${r.code}): ${r.stderr}`);
-  return { ms, report: parsed.report };
+  if (!report.ok) throw new Error(`installer failed (exit ${code}): ${stderr}`);
+  return { ms, report };
 }
 
 /** Probes CRI Status back to back until stopped; returns the longest failing stretch. */
@@ -164,7 +112,7 @@ export async function runInstallerCost(
     const scratch = mkdtempSync(join(tmpdir(), 'bench-installer-'));
     const node = await startSupervisedNode();
     try {
-      const shims = shimsDir(join(scratch, 'shims'), shim);
+      const shims = writeShimsDir(join(scratch, 'shims'), shim, { version: '0.1.0-bench' });
       const restart = timedRestart(node, scratch);
       const probe = probeAvailability(node.socket);
       const first = await install(node, shims, restart.command, scratch);

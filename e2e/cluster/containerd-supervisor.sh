@@ -2,7 +2,8 @@
 # Keeps the cluster's containerd running the way systemd's Restart=always would: whenever it
 # exits it is started again, after 1 s, backing off to 8 s while it keeps failing quickly (e.g.
 # a broken config.toml, retried until the installer restores its backup). SIGUSR1 cuts a
-# backoff short; SIGTERM stops containerd and the supervisor.
+# backoff short; SIGTERM stops containerd and the supervisor. CONTAINERD names another binary
+# (tests run the installer against containerd 2.x the same way).
 # up.sh copies this file to $WORKDIR/bin/containerd-supervisor: bash reads scripts while running
 # them, so the long-lived loop must not run from a file that checkouts may rewrite.
 set -uo pipefail
@@ -23,7 +24,7 @@ trap '[ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null' USR1
 
 while [ "$stopping" = 0 ]; do
   started=$SECONDS
-  containerd --config "$W/etc/containerd/config.toml" &
+  "${CONTAINERD:-containerd}" --config "$W/etc/containerd/config.toml" &
   child=$!
   echo "$child" > "$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
   say "started containerd (pid $child)"

@@ -224,10 +224,11 @@ export async function applyChange(
     if (change.after === change.before) throw err;
     deps.log.error({ err, path }, 'change failed after the swap: restoring the previous config');
     await writeTarget(deps.fs, path, change.before);
-    const running = await deps.containerds().then(
-      (all) => selectContainerd(all, { socket: inst.address }).pid,
-      () => undefined,
-    );
+    // The failure may have left containerd down: then there is no PID to wait past.
+    const running = await deps
+      .containerds()
+      .then((all) => selectContainerd(all, { socket: inst.address }).pid)
+      .catch(() => undefined);
     await restartContainerd(plan.restart, deps).catch((e: unknown) =>
       deps.log.error({ err: e }, 'restart after restore failed'),
     );

@@ -15,8 +15,13 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { criStatus, registeredHandlers } from '../../src/cri/runtime-status.ts';
-import { parseInstallReport, type InstallReport } from '../../src/installer/report.ts';
 import { runCommand } from '../support/run-command.ts';
+import {
+  INSTALLER_CLI,
+  installerArgs,
+  runInstaller,
+  writeShimsDir,
+} from '../support/installer-cli.ts';
 import { containerdBuilds, type ContainerdBuild } from '../support/containerd-builds.ts';
 import {
   nodeConfigV3,
@@ -27,9 +32,6 @@ import {
 // The installer as it runs on a node: the real CLI in a child process, against a real
 // containerd kept alive by a supervisor, with the real wasmtime shim built from crates.io.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'bin/wasm-node-installer.js');
-const SHIM = 'containerd-shim-wasmtime-v1';
-
 let shimPath = '';
 let helloImage = '';
 let shims = '';
@@ -37,25 +39,8 @@ let node: SupervisedNode | undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'installer-test-'));
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-function shimsDir(name: string, corrupt = false): string {
-  const dir = join(scratch, name);
-  mkdirSync(dir, { recursive: true });
-  const bytes = readFileSync(shimPath);
-  writeFileSync(
-    join(dir, SHIM),
-    corrupt ? Buffer.concat([bytes, Buffer.from('tampered')]) : bytes,
-    { mode: 0o755 },
-  );
-  writeFileSync(
-    join(dir, 'manifest.json'),
-    JSON.stringify({
-      schema: 'wasm-node.dev/shims/v1',
-      runtimes: [{ name: 'wasmtime', version: '0.1.0-test', binary: SHIM, sha256: sha256(bytes) }],
-    }),
-  );
-  return dir;
-}
+const shimsDir = (name: string, corrupt = false) =>
+  writeShimsDir(join(scratch, name), shimPath, { version: '0.1.0-test', corrupt });
 
 beforeAll(() => {
   const build = (script: string) =>
@@ -73,45 +58,16 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  report: InstallReport;
-  stderr: string;
-}
-
-async function installer(
+const installer = (
   n: SupervisedNode,
   args: string[],
   extra: { restartCommand?: string; shimsDir?: string; binDir?: string } = {},
-): Promise<Run> {
-  const log = join(n.dir, `termination-log-${Math.random().toString(36).slice(2)}`);
-  rmSync(log, { force: true });
-  const r = await runCommand(
-    process.execPath,
-    [
-      CLI,
-      ...args,
-      '--host-root',
-      '/',
-      '--containerd-socket',
-      n.socket,
-      '--bin-dir',
-      extra.binDir ?? n.binDir,
-      '--shims-dir',
-      extra.shimsDir ?? shims,
-      '--restart-command',
-      extra.restartCommand ?? n.restartCommand,
-      '--restart-timeout',
-      '60',
-      '--termination-log',
-      log,
-    ],
-    { timeoutMs: 180_000 },
-  );
-  const parsed = parseInstallReport(readFileSync(log, 'utf8'));
-  if (!parsed.ok) throw new Error(`${parsed.error}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  return { code: r.code, report: parsed.report, stderr: r.stderr };
-}
+) =>
+  runInstaller(n, args, {
+    ...extra,
+    shimsDir: extra.shimsDir ?? shims,
+    terminationLog: join(n.dir, `termination-log-${Math.random().toString(36).slice(2)}`),
+  });
 
 const handlers = async (n: SupervisedNode) => registeredHandlers(await criStatus(n.socket, 10_000));
 const binaries = (n: SupervisedNode) => (existsSync(n.binDir) ? readdirSync(n.binDir) : []);
@@ -233,7 +189,7 @@ describe('faults leave the node as it was', () => {
     const original = readFileSync(node.configPath, 'utf8');
     const r = await runCommand(
       process.execPath,
-      [CLI, 'install', '--runtimes', 'wasmtim', '--host-root', '/'],
+      [INSTALLER_CLI, 'install', '--runtimes', 'wasmtim', '--host-root', '/'],
       { timeoutMs: 30_000 },
     );
     expect(r.code).toBe(1);
@@ -302,24 +258,11 @@ describe('faults leave the node as it was', () => {
     writeFileSync(hang, '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
     const child = spawn(
       process.execPath,
-      [
-        CLI,
-        'install',
-        '--runtimes',
-        'wasmtime',
-        '--host-root',
-        '/',
-        '--containerd-socket',
-        node.socket,
-        '--bin-dir',
-        node.binDir,
-        '--shims-dir',
-        shims,
-        '--restart-command',
-        hang,
-        '--termination-log',
-        join(node.dir, 'tl-killed'),
-      ],
+      installerArgs(node, ['install', '--runtimes', 'wasmtime'], {
+        shimsDir: shims,
+        restartCommand: hang,
+        terminationLog: join(node.dir, 'tl-killed'),
+      }),
       { stdio: 'ignore' },
     );
     // Killed while it waits for the restart: the new config is in place, containerd not restarted.

@@ -116,11 +116,12 @@ export async function startSupervisedNode(
       return '(no log)';
     }
   };
-  const path = [opts.containerdBin, process.env['PATH']].filter(Boolean).join(':');
   const supervisor = spawn('bash', [join(dir, 'bin/containerd-supervisor')], {
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, PATH: path },
+    env: opts.containerdBin
+      ? { ...process.env, CONTAINERD: `${opts.containerdBin}/containerd` }
+      : process.env,
   });
   supervisor.unref();
   writeFileSync(join(dir, 'run/containerd-supervisor.pid'), String(supervisor.pid));
