@@ -2,6 +2,7 @@
 # Builds (or finds in the cache) every tool the test suite runs for real: containerd releases,
 # Kubernetes, kubectl, crictl and the Wasm test shim. Cold on 2 cores this takes a while; each
 # step prints progress and its time, and a warm run is a few seconds.
+#   --cluster  only what the local cluster and the demo need (no extra containerd releases)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() {
@@ -10,8 +11,10 @@ step() {
   bash "$@" >/dev/null
   printf '[%s] tool: %s ready (%ss)\n' "$(date +%H:%M:%S)" "$1" "$((SECONDS - start))" >&2
 }
-step e2e/tools/build-containerd.sh v1.7.35
-step e2e/tools/build-containerd.sh v2.2.9
+if [ "${1:-}" != --cluster ]; then
+  step e2e/tools/build-containerd.sh v1.7.35
+  step e2e/tools/build-containerd.sh v2.2.9
+fi
 step e2e/tools/build-kubernetes.sh
 step e2e/tools/build-kubectl.sh
 step e2e/tools/build-crictl.sh
