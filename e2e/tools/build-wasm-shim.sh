@@ -6,7 +6,7 @@
 # Cached by a hash of Cargo.toml, Cargo.lock, src/, this script, the rustc version and the
 # profile, so any change rebuilds. The cargo target dir lives outside the repo and is shared
 # between cache entries, so a source change recompiles only the shim crate, not its ~420 deps.
-#   WASM_SHIM_PROFILE  cargo profile (default: dev; see e2e/shim/Cargo.toml for why)
+#   WASM_SHIM_PROFILE  cargo profile (default dev: half the CPU of release; see e2e/shim/Cargo.toml)
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 SHIM_DIR=$(cd "$(dirname "$0")/../shim" && pwd)
@@ -20,9 +20,10 @@ command -v cargo >/dev/null || { log "cargo not found (needs Rust >= 1.95)"; exi
 bash "$(dirname "$0")/ensure-packages.sh" protobuf-compiler libseccomp-dev pkg-config build-essential
 export PROTOC=${PROTOC:-/usr/bin/protoc}
 
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 key=$( {
-  cd "$SHIM_DIR" && find Cargo.toml Cargo.lock src -type f | LC_ALL=C sort | xargs sha256sum
-  sha256sum "$0"; rustc -V; echo "$PROFILE"
+  (cd "$SHIM_DIR" && find Cargo.toml Cargo.lock src -type f | LC_ALL=C sort | xargs sha256sum)
+  sha256sum < "$SELF"; rustc -V; echo "$PROFILE"
 } | sha256sum | cut -c1-12)
 
 build() {
