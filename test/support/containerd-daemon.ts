@@ -58,7 +58,10 @@ export interface ContainerdDaemon extends ContainerdPaths {
   logTail(lines?: number): string;
   /** Stops only the daemon and starts it again on the config file as it is now on disk. */
   restart(): Promise<void>;
-  /** Stops the daemon, kills its shims and their containers, unmounts and removes `dir`. */
+  /**
+   * Deletes all tasks and containers, stops the daemon, kills any shim left (and its children)
+   * by PID, unmounts and removes `dir`. A failed start keeps `dir` for its log.
+   */
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
@@ -86,13 +89,18 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   };
   const logTail = (lines = 40): string => tail(paths.logPath, lines);
 
-  let proc = await launch(
-    binary,
-    paths,
-    env,
-    opts.logLevel ?? 'info',
-    opts.readyTimeoutMs ?? 30_000,
-  );
+  const ctr = (args: string[], o: CtrOptions = {}): Promise<CommandResult> =>
+    runCommand(
+      ctrBinary,
+      ['--address', paths.address, '--namespace', o.namespace ?? 'default', ...args],
+      {
+        timeoutMs: o.timeoutMs ?? 60_000,
+      },
+    );
+
+  const relaunch = (): Promise<Launched> =>
+    launch(binary, paths, env, opts.logLevel ?? 'info', opts.readyTimeoutMs ?? 30_000);
+  let proc = await relaunch();
 
   const stopDaemon = async (): Promise<void> => {
     // SIGTERM lets containerd close its sockets and metadata db; its shims keep running.
@@ -106,26 +114,14 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
     ...paths,
     pid: () => proc.pid,
     logTail,
-    ctr: (args, o = {}) =>
-      runCommand(
-        ctrBinary,
-        ['--address', paths.address, '--namespace', o.namespace ?? 'default', ...args],
-        {
-          timeoutMs: o.timeoutMs ?? 60_000,
-        },
-      ),
+    ctr,
     restart: async () => {
       await stopDaemon();
       rmSync(paths.address, { force: true });
-      proc = await launch(
-        binary,
-        paths,
-        env,
-        opts.logLevel ?? 'info',
-        opts.readyTimeoutMs ?? 30_000,
-      );
+      proc = await relaunch();
     },
     stop: async ({ keepDir = false } = {}) => {
+      await removeAllContainers(ctr);
       await stopDaemon();
       // v2 shims are started with `-address <our socket>`: that exact path identifies ours.
       await killAndWait(withDescendants(processesReferencing(paths.address)), 'SIGKILL', 5_000);
@@ -133,6 +129,33 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Kills and deletes every task and container through containerd itself, so runc/youki remove
+ * their state under /run/containerd and their cgroups, and the shims exit. Best effort: what
+ * remains is killed by PID afterwards.
+ */
+async function removeAllContainers(
+  ctr: (args: string[], o?: CtrOptions) => Promise<CommandResult>,
+): Promise<void> {
+  const lines = (r: CommandResult): string[] =>
+    r.code === 0
+      ? r.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [];
+  for (const namespace of lines(await ctr(['namespaces', 'ls', '-q'], { timeoutMs: 10_000 }))) {
+    for (const task of lines(await ctr(['tasks', 'ls', '-q'], { namespace, timeoutMs: 10_000 }))) {
+      await ctr(['tasks', 'delete', '--force', task], { namespace, timeoutMs: 20_000 });
+    }
+    for (const c of lines(
+      await ctr(['containers', 'ls', '-q'], { namespace, timeoutMs: 10_000 }),
+    )) {
+      await ctr(['containers', 'delete', c], { namespace, timeoutMs: 10_000 });
+    }
+  }
 }
 
 interface Launched {
