@@ -61,8 +61,13 @@ let brokenBy: string | undefined;
 const containerdPid = (): number =>
   Number(readFileSync(path.join(cluster.workDir, 'run/containerd.pid'), 'utf8'));
 const containerdConfig = (): Buffer => readFileSync(cluster.containerdConfig);
-const handlers = async (): Promise<Map<string, string>> =>
-  registeredHandlers(await criStatus(cluster.containerdSocket, 10_000));
+// A containerd that has just restarted serves its socket before its CRI plugin is initialised.
+const handlers = (): Promise<Map<string, string>> =>
+  waitFor(
+    "containerd's CRI to answer",
+    async () => registeredHandlers(await criStatus(cluster.containerdSocket, 10_000)),
+    { timeoutMs: 60_000 },
+  );
 const readNode = (): Promise<V1Node> => d.core.readNode({ name: cluster.nodeName });
 const labelsOf = (node: V1Node): Record<string, string> => node.metadata?.labels ?? {};
 
@@ -100,13 +105,25 @@ function terminatedInstaller(
   );
 }
 
-function nodeEvents(reason: string): Promise<CoreV1Event[]> {
-  return d.core
-    .listNamespacedEvent({
-      namespace: 'default',
-      fieldSelector: `involvedObject.kind=Node,involvedObject.name=${cluster.nodeName},reason=${reason}`,
-    })
-    .then((list) => list.items);
+/**
+ * The newest Event with this reason on the node, created at or after `since` (Events of earlier
+ * runs live on for an hour). The operator posts it right after the node patch a scenario waits
+ * for, so it is polled.
+ */
+function nodeEvent(reason: string, since: Date): Promise<CoreV1Event> {
+  // Event timestamps have second precision.
+  const after = since.getTime() - 1000;
+  return waitFor(
+    `a ${reason} Event on node ${cluster.nodeName}`,
+    async () => {
+      const { items } = await d.core.listNamespacedEvent({
+        namespace: 'default',
+        fieldSelector: `involvedObject.kind=Node,involvedObject.name=${cluster.nodeName},reason=${reason}`,
+      });
+      return items.find((e) => (e.metadata?.creationTimestamp?.getTime() ?? 0) >= after);
+    },
+    { timeoutMs: 30_000 },
+  );
 }
 
 /** Operator metrics, read on the node (the operator runs on the host network). */
@@ -158,15 +175,16 @@ async function resetNode(): Promise<void> {
 
 /**
  * One scenario: it runs only if every earlier one passed (they build on each other), and a
- * failure prints the operator and installer logs, Events and the containerd log tail.
+ * failure prints the operator and installer logs, Events and the containerd log tail. The body
+ * gets the scenario's start time, to tell its Events from those of earlier scenarios and runs.
  */
-function scenario(name: string, body: () => Promise<void>): void {
+function scenario(name: string, body: (started: Date) => Promise<void>): void {
   it(
     name,
     async () => {
       if (brokenBy) throw new Error(`not run: the earlier scenario "${brokenBy}" failed`);
       try {
-        await body();
+        await body(new Date());
       } catch (err) {
         brokenBy = name;
         const gone = [...pods.objects.values()]
@@ -236,7 +254,7 @@ describe('wasm-node-operator on the local cluster', () => {
 
   scenario(
     'provision: opting the node in installs wasmtime through a privileged Job and runs a Wasm pod',
-    async () => {
+    async (started) => {
       await installOperator(d);
       // A plain Linux pod started before the install must live through the containerd restart.
       await d.core.createNamespacedPod({
@@ -310,8 +328,7 @@ describe('wasm-node-operator on the local cluster', () => {
         [LABELS.provisioned]: 'true',
         [LABELS.status]: STATUS.ready,
       });
-      const [installed] = await nodeEvents('Installed');
-      expect(installed?.message).toContain('(containerd restarted)');
+      expect((await nodeEvent('Installed', started)).message).toContain('(containerd restarted)');
       const runtimeClass = await d.nodeApi.readRuntimeClass({ name: RUNTIME });
       expect(runtimeClass).toMatchObject({
         handler: RUNTIME,
@@ -426,7 +443,7 @@ describe('wasm-node-operator on the local cluster', () => {
 
   scenario(
     'opt-out: removing the annotation uninstalls, restores the config byte for byte and unschedules Wasm pods',
-    async () => {
+    async (started) => {
       const before = jobs.names();
       const pid = containerdPid();
       await setOptIn(d, false);
@@ -458,7 +475,7 @@ describe('wasm-node-operator on the local cluster', () => {
       expect(containerdConfig().equals(original)).toBe(true);
       expect(containerdPid()).not.toBe(pid);
       expect((await handlers()).has(RUNTIME)).toBe(false);
-      expect(await nodeEvents('Uninstalled')).not.toEqual([]);
+      expect((await nodeEvent('Uninstalled', started)).type).toBe('Normal');
 
       // The RuntimeClass stays (it is configured), but no node matches its selector any more.
       await d.core.createNamespacedPod({
@@ -491,7 +508,7 @@ describe('wasm-node-operator on the local cluster', () => {
 
   scenario(
     'failure: a shim failing its checksum leaves the node unchanged, unlabelled, with a Warning Event',
-    async () => {
+    async (started) => {
       await installOperator(d, { installerTag: 'corrupt', reverifyInterval: '20s' });
       const before = jobs.names();
       const pid = containerdPid();
@@ -525,17 +542,10 @@ describe('wasm-node-operator on the local cluster', () => {
       expect(containerdPid()).toBe(pid);
       expect((await handlers()).has(RUNTIME)).toBe(false);
 
-      const warnings = await waitFor(
-        'the InstallFailed Warning Event',
-        async () => {
-          const events = await nodeEvents('InstallFailed');
-          return events.length > 0 && events;
-        },
-        { timeoutMs: 30_000 },
-      );
-      expect(warnings[0]).toMatchObject({ type: 'Warning' });
-      expect(warnings[0]?.message).toContain('checksum-mismatch');
-      expect(warnings[0]?.message).toContain('corrupt or tampered');
+      const warning = await nodeEvent('InstallFailed', started);
+      expect(warning.type).toBe('Warning');
+      expect(warning.message).toContain('checksum-mismatch');
+      expect(warning.message).toContain('corrupt or tampered');
     },
   );
 });
