@@ -34,7 +34,7 @@ ${runtimePath ? `  runtime_path = "${shim}"\n` : ''}`;
 }
 
 describe('a CRI pod with runtime handler wasmtime on containerd 1.6', () => {
-  const work = mkdtempSync(join(tmpdir(), 'wasm-cri-'));
+  let work = '';
   let shim = '';
   let crictlBin = '';
   let archives: string[] = [];
@@ -43,6 +43,8 @@ describe('a CRI pod with runtime handler wasmtime on containerd 1.6', () => {
   beforeAll(async () => {
     if (process.getuid?.() !== 0)
       throw new Error('this test starts containerd and pods: run it as root');
+    // made here, not in the describe body: a filtered-out run would never remove it
+    work = mkdtempSync(join(tmpdir(), 'wasm-cri-'));
     shim = await wasmShimPath();
     const images = await runCommand('bash', [repoPath('e2e/images/base-images.sh'), work], {
       stderr: 'inherit',
@@ -82,7 +84,9 @@ describe('a CRI pod with runtime handler wasmtime on containerd 1.6', () => {
     await daemon?.stop();
     daemon = undefined;
   }, 60_000);
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
 
   async function start(opts: {
     shimOnPath: boolean;
