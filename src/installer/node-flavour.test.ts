@@ -95,12 +95,15 @@ describe('planFlavour', () => {
     expect(plan.notes.join()).toMatch(/nodeadm rewrites/);
   });
 
-  it.each(['talos', 'bottlerocket', 'cos'])('refuses %s with the native alternative', (id) => {
-    const attempt = () =>
-      planFlavour(inst('/etc/containerd/config.toml'), facts({ osRelease: { ID: id } }));
-    expect(attempt).toThrow(InstallError);
-    expect(attempt).toThrow(/immutable|tmpfs/);
-  });
+  it.each(['talos', 'bottlerocket', 'flatcar', 'cos'])(
+    'refuses %s with the native alternative',
+    (id) => {
+      const attempt = () =>
+        planFlavour(inst('/etc/containerd/config.toml'), facts({ osRelease: { ID: id } }));
+      expect(attempt).toThrow(InstallError);
+      expect(attempt).toThrow(/immutable|tmpfs|read-only/);
+    },
+  );
 
   it('an unknown init system reads fine but cannot restart; a restart command fixes that', () => {
     const plain = planFlavour(inst('/etc/containerd/config.toml'), facts({ init: 'process_api' }));

@@ -41,6 +41,8 @@ const IMMUTABLE: Record<string, string> = {
     'Talos has an immutable root filesystem: install Wasm shims as a Talos system extension and configure them in /etc/cri/conf.d through the machine config',
   bottlerocket:
     'Bottlerocket has an immutable root filesystem: use a Bottlerocket variant or settings that ship the Wasm shim',
+  flatcar:
+    'Flatcar mounts /usr read-only and its containerd configuration comes with the OS image: ship the shim as a Flatcar system extension (sysext)',
   cos: 'Container-Optimized OS mounts /etc as tmpfs and /opt noexec: use a GKE Ubuntu node pool',
 };
 
