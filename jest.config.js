@@ -10,7 +10,6 @@ const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform,
-
 };
 
 /** @type {import('jest').Config} */

@@ -265,8 +265,8 @@ describe('helm chart rendering', () => {
       const objects = await renderChart({ values: { hostNetwork: true, env } });
       const pod = deployment(objects).spec.template.spec;
       expect(pod).toMatchObject({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
-    // The old pod holds the node's port: a surge pod could never be scheduled beside it.
-    expect(deployment(objects).spec.strategy).toEqual({ type: 'Recreate' });
+      // The old pod holds the node's port: a surge pod could never be scheduled beside it.
+      expect(deployment(objects).spec.strategy).toEqual({ type: 'Recreate' });
       expect(container(objects).env).toEqual([
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         ...env,
