@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
-import { run } from '../test/support/command.ts';
+import { run } from '../test/support/run-command.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
 import { kubectlFor, loadKubeConfig, type Kubectl } from '../test/support/kube.ts';
 import { freePorts } from '../test/support/ports.ts';

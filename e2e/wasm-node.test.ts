@@ -8,7 +8,7 @@ import { criStatus, registeredHandlers } from '../src/cri/runtime-status.ts';
 import { parseInstallReport, type InstallReport } from '../src/installer/report.ts';
 import { ANNOTATIONS, LABELS, READY, STATUS } from '../src/operator/keys.ts';
 import { ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
-import { run } from '../test/support/command.ts';
+import { run } from '../test/support/run-command.ts';
 import { dumpDiagnostics } from '../test/support/diagnostics.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
 import { ObjectRecorder } from '../test/support/object-recorder.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureCluster, type ClusterInfo } from '../../test/support/cluster.ts';
-import { run } from '../../test/support/command.ts';
+import { run } from '../../test/support/run-command.ts';
 import { kubectlFor } from '../../test/support/kube.ts';
 
 // The contract the installer relies on: $WORKDIR/bin/restart-containerd exits 0 once a new

@@ -3,7 +3,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { clusterDown, ensureCluster, type ClusterInfo } from '../../test/support/cluster.ts';
-import { run } from '../../test/support/command.ts';
+import { run } from '../../test/support/run-command.ts';
 import { mountsUnder } from '../../test/support/mounts.ts';
 import { processesReferencing } from '../../test/support/processes.ts';
 import { loadKubeConfig } from '../../test/support/kube.ts';

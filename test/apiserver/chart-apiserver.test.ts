@@ -6,7 +6,7 @@ import { clientNodePort } from '../../src/kube/client-node-port.ts';
 import { parseConfig, type Config } from '../../src/operator/config.ts';
 import { buildInstallerJob } from '../../src/operator/job-builder.ts';
 import { buildRuntimeClass } from '../../src/operator/runtime-class-builder.ts';
-import { run } from '../support/command.ts';
+import { run } from '../support/run-command.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { repoPath } from '../support/repo.ts';

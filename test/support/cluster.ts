@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { run } from './command.ts';
+import { run } from './run-command.ts';
 import { repoPath } from './repo.ts';
 
 /** $WORKDIR/cluster.json, written by e2e/cluster/up.sh once the cluster is healthy. */

@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { run } from './command.ts';
+import { run } from './run-command.ts';
 import { startDaemon, type Daemon } from './daemon.ts';
 import { freePorts } from './ports.ts';
 import { repoPath } from './repo.ts';

@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { run, type RunOptions } from './command.ts';
+import { run, type RunOptions } from './run-command.ts';
 
 export type Kubectl = (args: string[], opts?: RunOptions) => Promise<string>;
 

@@ -14,6 +14,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** 'inherit' streams stderr live (long builds show progress) instead of capturing it. */
   stderr?: 'pipe' | 'inherit';
+  /** Written to the command's stdin, which is closed afterwards. */
+  input?: string;
 }
 
 /** Runs a command to completion and never rejects on a non-zero exit: callers assert on it. */
@@ -26,8 +28,9 @@ export function runCommand(
     const child = spawn(cmd, args, {
       env: opts.env ?? process.env,
       cwd: opts.cwd,
-      stdio: ['ignore', 'pipe', opts.stderr ?? 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', opts.stderr ?? 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -44,4 +47,13 @@ export function runCommand(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs a command that must succeed: resolves with its stdout, rejects with its output tail. */
+export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
+  const r = await runCommand(cmd, args, { timeoutMs: 60_000, ...opts });
+  if (r.code === 0) return r.stdout;
+  const output = `${r.stderr}${r.stdout}`.trim().split('\n').slice(-40).join('\n');
+  const how = r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`;
+  throw new Error(`${cmd} ${args.join(' ')} failed (${how})\n${output}`);
 }

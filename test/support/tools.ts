@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { run } from './command.ts';
+import { run } from './run-command.ts';
 import { repoPath } from './repo.ts';
 
 const COLD_BUILD_MS = 60 * 60_000;
