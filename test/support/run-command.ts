@@ -49,11 +49,12 @@ export function runCommand(
   });
 }
 
-/** Runs a command that must succeed: resolves with its stdout, rejects with its output tail. */
+/** Runs a command that must succeed: resolves with its stdout, rejects with its whole stderr. */
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<string> {
   const r = await runCommand(cmd, args, { timeoutMs: 60_000, ...opts });
   if (r.code === 0) return r.stdout;
-  const output = `${r.stderr}${r.stdout}`.trim().split('\n').slice(-40).join('\n');
+  const stdoutTail = r.stdout.trim().split('\n').slice(-40).join('\n');
+  const output = `${r.stderr.trim()}\n${stdoutTail}`.trim();
   const how = r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`;
   throw new Error(`${cmd} ${args.join(' ')} failed (${how})\n${output}`);
 }
