@@ -12,6 +12,7 @@ import {
   applyChange,
   currentFiles,
   inspectNode,
+  type NodeContext,
   type NodeDeps,
   type NodeOptions,
 } from './node-operation.ts';
@@ -33,6 +34,17 @@ export interface OperationOptions extends NodeOptions {
 }
 
 type Outcome = Omit<InstallReport, 'schema' | 'operation' | 'ok' | 'durationMs' | 'error'>;
+
+/** The report fields every successful operation shares. */
+function outcomeOf(ctx: NodeContext, applied: { changed: boolean; restarted: boolean }) {
+  return {
+    flavour: ctx.plan.flavour,
+    configPath: ctx.plan.target.path,
+    changed: applied.changed,
+    restarted: applied.restarted,
+    rolledBack: false,
+  };
+}
 
 async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> {
   const ctx = await inspectNode(opts, deps);
@@ -76,11 +88,7 @@ async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome>
     shims.map((s) => s.path),
   );
   return {
-    flavour: ctx.plan.flavour,
-    configPath: ctx.plan.target.path,
-    changed: applied.changed,
-    restarted: applied.restarted,
-    rolledBack: false,
+    ...outcomeOf(ctx, applied),
     runtimes: shims.map((s): RuntimeReport => ({
       name: s.runtime.name,
       version: s.version,
@@ -105,11 +113,7 @@ async function uninstall(opts: OperationOptions, deps: NodeDeps): Promise<Outcom
   await prune(opts, deps, []);
   const handlers = registeredHandlers(applied.status);
   return {
-    flavour: ctx.plan.flavour,
-    configPath: ctx.plan.target.path,
-    changed: applied.changed,
-    restarted: applied.restarted,
-    rolledBack: false,
+    ...outcomeOf(ctx, applied),
     runtimes: owned.map((name) => ({ name, verified: !handlers.has(name), adopted: false })),
   };
 }
@@ -120,11 +124,7 @@ async function status(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> 
   const handlers = registeredHandlers(await deps.criStatus(ctx.inst.address));
   const owned = new Set(ownedHandlers(files.rendered ?? files.target ?? ''));
   return {
-    flavour: ctx.plan.flavour,
-    configPath: ctx.plan.target.path,
-    changed: false,
-    restarted: false,
-    rolledBack: false,
+    ...outcomeOf(ctx, { changed: false, restarted: false }),
     runtimes: opts.runtimes.map((r) => ({
       name: r.name,
       verified: handlers.get(r.name) === r.runtimeType,
