@@ -255,7 +255,9 @@ describe('faults leave the node as it was', () => {
   it('installer killed after the swap, then re-run: converges and verifies', async () => {
     node = await startSupervisedNode();
     const hang = join(node.dir, 'bin/hanging-restart');
-    writeFileSync(hang, '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+    const restarting = join(node.dir, 'restart-started');
+    // No exec: the script keeps its path in its command line, so pkill -f finds it below.
+    writeFileSync(hang, `#!/bin/sh\ntouch ${restarting}\nsleep 600\n`, { mode: 0o755 });
     const child = spawn(
       process.execPath,
       installerArgs(node, ['install', '--runtimes', 'wasmtime'], {
@@ -265,12 +267,14 @@ describe('faults leave the node as it was', () => {
       }),
       { stdio: 'ignore' },
     );
-    // Killed while it waits for the restart: the new config is in place, containerd not restarted.
+    // Killed while it waits for the restart (the restart starts only after the swap): the new
+    // config is in place, containerd not restarted.
     const deadline = Date.now() + 60_000;
-    while (!readFileSync(node.configPath, 'utf8').includes('# BEGIN wasm-node-operator')) {
-      if (Date.now() > deadline) throw new Error('installer never swapped the config in');
+    while (!existsSync(restarting)) {
+      if (Date.now() > deadline) throw new Error('installer never reached the restart');
       await sleep(100);
     }
+    expect(readFileSync(node.configPath, 'utf8')).toContain('# BEGIN wasm-node-operator');
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     execFileSync('pkill', ['-f', hang]);
