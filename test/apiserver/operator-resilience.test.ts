@@ -66,7 +66,8 @@ describe('resilience (the test acts as kubelet and Job controller through the st
   }, 120_000);
 
   it('two operator instances: only the leader creates Jobs; when it stops, the standby takes over and finishes the rollout', async () => {
-    watcher = await JobWatcher.start(c);
+    const jobsSeen = await JobWatcher.start(c);
+    watcher = jobsSeen;
     const a = await startOperator(c, { rollout: { maxConcurrentInstalls: 1 } }, 'operator-a');
     running.push(a);
     await waitFor('a to lead', () => a.operator.isLeader, { timeoutMs: 10_000 });
@@ -74,16 +75,16 @@ describe('resilience (the test acts as kubelet and Job controller through the st
     running.push(b);
     for (let i = 0; i < 3; i++)
       await createNode(c, `ha-${i}`, { annotations: { 'wasm-node': 'true' } });
-    await waitFor('one Job', async () => (await jobs(c)).length === 1, { timeoutMs: 20_000 });
-    await finishAll();
-    await waitFor(
-      'two ready nodes',
-      async () => {
-        await finishAll();
-        return (await readyCount()) === 2;
-      },
-      { timeoutMs: 30_000 },
-    );
+    // One Job at a time, finished one by one: the third stays running when the leader stops, so
+    // the standby must adopt a rollout in flight. Finishing in bulk raced the ready count past 2.
+    for (let n = 1; n <= 2; n++) {
+      await waitFor(`Job ${n}`, () => jobsSeen.seen.size === n, { timeoutMs: 20_000 });
+      await finishAll();
+      await waitFor(`${n} ready nodes`, async () => (await readyCount()) === n, {
+        timeoutMs: 20_000,
+      });
+    }
+    await waitFor('the third Job', () => jobsSeen.seen.size === 3, { timeoutMs: 20_000 });
     expect(b.operator.isLeader).toBe(false);
     expect(b.logs.some((l) => l.includes('installer job created'))).toBe(false);
     expect(await metricValue(b.metrics, 'wasm_node_operator_reconcile_total')).toBe(0);
@@ -107,7 +108,7 @@ describe('resilience (the test acts as kubelet and Job controller through the st
     expect(b.logs.some((l) => l.includes('installer job created') && l.includes('ha-late'))).toBe(
       true,
     );
-    expect(watcher.maxActive).toBe(1);
+    expect(jobsSeen.maxActive).toBe(1);
     process.stdout.write(`in-process failover after graceful stop: ${failoverMs} ms\n`);
   }, 120_000);
 });
