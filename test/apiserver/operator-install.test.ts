@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { waitFor } from '../support/wait.ts';
 import {
   annotateNode,
@@ -7,38 +7,22 @@ import {
   jobsForNode,
   nodeEvents,
   readNode,
-  resetCluster,
-  startCluster,
   waitForActiveJob,
   waitForEvent,
   waitForNode,
-  type TestCluster,
 } from './support/cluster.ts';
-import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
-import { startOperator, type RunningOperator } from './support/operator-harness.ts';
+import { installReport } from './support/fake-kubelet.ts';
+import { useOperatorTestbed } from './support/operator-testbed.ts';
 
-let c: TestCluster;
-let kubelet: FakeKubelet;
-let op: RunningOperator | undefined;
-
-beforeAll(async () => {
-  c = await startCluster();
-  kubelet = new FakeKubelet(c, { actAsJobController: true });
-}, 60_000);
-afterEach(async () => {
-  await op?.stop();
-  op = undefined;
-  await resetCluster(c);
-});
-afterAll(() => c.stop());
+const bed = useOperatorTestbed();
 
 const READY = (rt: string) => `runtime.wasm-node.dev/${rt}`;
 
 describe('install (the test acts as kubelet and Job controller through the status subresources)', () => {
   it('annotated node → installer Job → verified labels, provisioned, hash annotation, Normal event; RuntimeClasses select the ready label', async () => {
-    op = await startOperator(c);
-    await createNode(c, 'node-a', { annotations: { 'wasm-node': 'true' } });
-    const job = await waitForActiveJob(c, 'node-a');
+    await bed.startOperator();
+    await createNode(bed.c, 'node-a', { annotations: { 'wasm-node': 'true' } });
+    const job = await waitForActiveJob(bed.c, 'node-a');
     const pod = job.spec!.template.spec!;
     expect(job.metadata!.name!.length).toBeLessThanOrEqual(63);
     expect(pod.nodeName).toBe('node-a');
@@ -53,15 +37,15 @@ describe('install (the test acts as kubelet and Job controller through the statu
       '/host',
     ]);
     expect(job.metadata!.ownerReferences![0]).toMatchObject({ kind: 'Node', name: 'node-a' });
-    expect((await readNode(c, 'node-a')).metadata!.labels).toMatchObject({
+    expect((await readNode(bed.c, 'node-a')).metadata!.labels).toMatchObject({
       'wasm-node.dev/status': 'installing',
     });
     // Nothing is labelled ready before the installer has verified it.
-    expect((await readNode(c, 'node-a')).metadata!.labels).not.toHaveProperty([READY('spin')]);
+    expect((await readNode(bed.c, 'node-a')).metadata!.labels).not.toHaveProperty([READY('spin')]);
 
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
     const node = await waitForNode(
-      c,
+      bed.c,
       'node-a',
       'ready labels',
       (n) => n.metadata?.labels?.[READY('spin')] === 'ready',
@@ -72,18 +56,18 @@ describe('install (the test acts as kubelet and Job controller through the statu
       'wasm-node.dev/status': 'ready',
     });
     expect(node.metadata!.annotations!['wasm-node.dev/installed-hash']).toMatch(/^[0-9a-f]{16}$/);
-    expect((await waitForEvent(c, 'node-a', 'Installed')).type).toBe('Normal');
+    expect((await waitForEvent(bed.c, 'node-a', 'Installed')).type).toBe('Normal');
     // The recorded Job is cleaned up.
     await waitFor(
       'the finished job to be deleted',
-      async () => jobsForNode(await jobs(c), 'node-a').length === 0,
+      async () => jobsForNode(await jobs(bed.c), 'node-a').length === 0,
       { timeoutMs: 20_000 },
     );
 
     const rcs = await waitFor(
       'RuntimeClasses',
       async () => {
-        const list = (await c.nodeApi.listRuntimeClass()).items;
+        const list = (await bed.c.nodeApi.listRuntimeClass()).items;
         return list.length === 2 ? list : undefined;
       },
       { timeoutMs: 20_000 },
@@ -99,12 +83,12 @@ describe('install (the test acts as kubelet and Job controller through the statu
   }, 60_000);
 
   it('with watch.nodeMetadataOnly (PartialObjectMetadata list and watch) a node installs the same way', async () => {
-    op = await startOperator(c, { watch: { nodeMetadataOnly: true } });
-    await createNode(c, 'node-meta', { annotations: { 'wasm-node': 'true' } });
-    const job = await waitForActiveJob(c, 'node-meta');
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    await bed.startOperator({ watch: { nodeMetadataOnly: true } });
+    await createNode(bed.c, 'node-meta', { annotations: { 'wasm-node': 'true' } });
+    const job = await waitForActiveJob(bed.c, 'node-meta');
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
     await waitForNode(
-      c,
+      bed.c,
       'node-meta',
       'ready',
       (n) => n.metadata?.labels?.[READY('spin')] === 'ready',
@@ -112,37 +96,39 @@ describe('install (the test acts as kubelet and Job controller through the statu
   }, 60_000);
 
   it('a runtime the installer could not verify gets no ready label and a Warning', async () => {
-    op = await startOperator(c);
-    await createNode(c, 'node-partial', { annotations: { 'wasm-node': 'true' } });
-    const job = await waitForActiveJob(c, 'node-partial');
-    await kubelet.finishWithReport(
+    await bed.startOperator();
+    await createNode(bed.c, 'node-partial', { annotations: { 'wasm-node': 'true' } });
+    const job = await waitForActiveJob(bed.c, 'node-partial');
+    await bed.kubelet.finishWithReport(
       job,
       installReport(['wasmtime', 'spin'], { unverified: ['spin'] }),
     );
     const node = await waitForNode(
-      c,
+      bed.c,
       'node-partial',
       'wasmtime ready',
       (n) => n.metadata?.labels?.[READY('wasmtime')] === 'ready',
     );
     expect(node.metadata!.labels).not.toHaveProperty([READY('spin')]);
-    expect((await waitForEvent(c, 'node-partial', 'RuntimeNotVerified')).message).toMatch(/spin/);
+    expect((await waitForEvent(bed.c, 'node-partial', 'RuntimeNotVerified')).message).toMatch(
+      /spin/,
+    );
   }, 60_000);
 
   it('a failed installer → Warning event with its error, failed status visible in describe, retry with backoff under a new Job name', async () => {
     // A 3 s backoff keeps the failed state observable for the polling assertions below.
-    op = await startOperator(c, { rollout: { retryBackoff: { initial: '3s', max: '3s' } } });
-    await createNode(c, 'node-fail', { annotations: { 'wasm-node': 'true' } });
-    const first = await waitForActiveJob(c, 'node-fail');
-    await kubelet.finishWithReport(
+    await bed.startOperator({ rollout: { retryBackoff: { initial: '3s', max: '3s' } } });
+    await createNode(bed.c, 'node-fail', { annotations: { 'wasm-node': 'true' } });
+    const first = await waitForActiveJob(bed.c, 'node-fail');
+    await bed.kubelet.finishWithReport(
       first,
       installReport(['wasmtime', 'spin'], { ok: false, error: 'containerd did not restart' }),
     );
-    const event = await waitForEvent(c, 'node-fail', 'InstallFailed');
+    const event = await waitForEvent(bed.c, 'node-fail', 'InstallFailed');
     expect(event.type).toBe('Warning');
     expect(event.message).toMatch(/containerd did not restart/);
     const node = await waitForNode(
-      c,
+      bed.c,
       'node-fail',
       'failed status',
       (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'failed',
@@ -155,15 +141,15 @@ describe('install (the test acts as kubelet and Job controller through the statu
     const retry = await waitFor(
       'a retry job',
       async () =>
-        jobsForNode(await jobs(c), 'node-fail').find(
+        jobsForNode(await jobs(bed.c), 'node-fail').find(
           (j) => j.metadata!.name !== first.metadata!.name,
         ),
       { timeoutMs: 20_000 },
     );
     expect(retry.metadata!.annotations!['wasm-node.dev/attempt']).toBe('1');
-    await kubelet.finishWithReport(retry, installReport(['wasmtime', 'spin']));
+    await bed.kubelet.finishWithReport(retry, installReport(['wasmtime', 'spin']));
     const healed = await waitForNode(
-      c,
+      bed.c,
       'node-fail',
       'ready after retry',
       (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
@@ -172,46 +158,46 @@ describe('install (the test acts as kubelet and Job controller through the statu
   }, 60_000);
 
   it('bad annotation values and unknown runtime names → Warning events explaining accepted values, no Job', async () => {
-    op = await startOperator(c);
-    await createNode(c, 'node-yes', { annotations: { 'wasm-node': 'yes' } });
-    await createNode(c, 'node-typo', {
+    await bed.startOperator();
+    await createNode(bed.c, 'node-yes', { annotations: { 'wasm-node': 'yes' } });
+    await createNode(bed.c, 'node-typo', {
       annotations: { 'wasm-node': 'true', 'wasm-node.dev/runtimes': 'wasmtime,spinn' },
     });
-    const yes = await waitForEvent(c, 'node-yes', 'InvalidOptInValue');
+    const yes = await waitForEvent(bed.c, 'node-yes', 'InvalidOptInValue');
     expect(yes.type).toBe('Warning');
     expect(yes.message).toMatch(/accepted values are "true".*"false"/);
-    const typo = await waitForEvent(c, 'node-typo', 'UnknownRuntime');
+    const typo = await waitForEvent(bed.c, 'node-typo', 'UnknownRuntime');
     expect(typo.message).toMatch(/spinn.*wasmtime, spin/);
-    expect(jobsForNode(await jobs(c), 'node-yes')).toEqual([]);
-    expect(jobsForNode(await jobs(c), 'node-typo')).toEqual([]);
+    expect(jobsForNode(await jobs(bed.c), 'node-yes')).toEqual([]);
+    expect(jobsForNode(await jobs(bed.c), 'node-typo')).toEqual([]);
     // Fixing the value starts the install, narrowed to the runtimes asked for.
-    await annotateNode(c, 'node-typo', { 'wasm-node.dev/runtimes': 'wasmtime' });
-    const job = await waitForActiveJob(c, 'node-typo');
+    await annotateNode(bed.c, 'node-typo', { 'wasm-node.dev/runtimes': 'wasmtime' });
+    const job = await waitForActiveJob(bed.c, 'node-typo');
     expect(job.spec!.template.spec!.containers[0]!.args!.slice(0, 3)).toEqual([
       'install',
       '--runtimes',
       'wasmtime',
     ]);
     expect(
-      (await nodeEvents(c, 'node-yes')).filter((e) => e.reason === 'InvalidOptInValue'),
+      (await nodeEvents(bed.c, 'node-yes')).filter((e) => e.reason === 'InvalidOptInValue'),
     ).toHaveLength(1);
   }, 60_000);
 
   it('a 253-character node name gets a ≤63-char Job name and its labels', async () => {
-    op = await startOperator(c);
+    await bed.startOperator();
     const name = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
     expect(name).toHaveLength(253);
-    await createNode(c, name, { annotations: { 'wasm-node': 'true' } });
-    const job = await waitForActiveJob(c, name);
+    await createNode(bed.c, name, { annotations: { 'wasm-node': 'true' } });
+    const job = await waitForActiveJob(bed.c, name);
     expect(job.metadata!.name!.length).toBeLessThanOrEqual(63);
     expect(job.metadata!.annotations!['wasm-node.dev/node']).toBe(name);
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
     await waitForNode(
-      c,
+      bed.c,
       name,
       'ready',
       (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
     );
-    expect((await waitForEvent(c, name, 'Installed')).involvedObject.name).toBe(name);
+    expect((await waitForEvent(bed.c, name, 'Installed')).involvedObject.name).toBe(name);
   }, 60_000);
 });

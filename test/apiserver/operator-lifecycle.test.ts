@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ConfigInput } from '../../src/operator/config.ts';
 import { waitFor } from '../support/wait.ts';
 import {
@@ -8,40 +8,26 @@ import {
   jobsForNode,
   NAMESPACE,
   readNode,
-  resetCluster,
-  startCluster,
   waitForActiveJob,
   waitForEvent,
   waitForNode,
-  type TestCluster,
 } from './support/cluster.ts';
-import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
-import { startOperator, type RunningOperator } from './support/operator-harness.ts';
+import { installReport } from './support/fake-kubelet.ts';
+import { type RunningOperator } from './support/operator-harness.ts';
+import { useOperatorTestbed } from './support/operator-testbed.ts';
 
-let c: TestCluster;
-let kubelet: FakeKubelet;
+const bed = useOperatorTestbed();
 let op: RunningOperator | undefined;
-
-beforeAll(async () => {
-  c = await startCluster();
-  kubelet = new FakeKubelet(c, { actAsJobController: true });
-}, 60_000);
-afterEach(async () => {
-  await op?.stop();
-  op = undefined;
-  await resetCluster(c);
-});
-afterAll(() => c.stop());
 
 const READY = (rt: string) => `runtime.wasm-node.dev/${rt}`;
 
 /** Opts a node in and finishes its install Job (the test acting as kubelet), returns when ready. */
 async function installNode(name: string, runtimes = ['wasmtime', 'spin']) {
-  await createNode(c, name, { annotations: { 'wasm-node': 'true' } });
-  const job = await waitForActiveJob(c, name);
-  await kubelet.finishWithReport(job, installReport(runtimes));
+  await createNode(bed.c, name, { annotations: { 'wasm-node': 'true' } });
+  const job = await waitForActiveJob(bed.c, name);
+  await bed.kubelet.finishWithReport(job, installReport(runtimes));
   return waitForNode(
-    c,
+    bed.c,
     name,
     'ready',
     (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
@@ -50,18 +36,18 @@ async function installNode(name: string, runtimes = ['wasmtime', 'spin']) {
 
 async function restartOperator(overrides: ConfigInput) {
   await op?.stop();
-  op = await startOperator(c, overrides);
+  op = await bed.startOperator(overrides);
 }
 
 async function runtimeClassNames(): Promise<string[]> {
-  return (await c.nodeApi.listRuntimeClass()).items.map((r) => r.metadata!.name!).sort();
+  return (await bed.c.nodeApi.listRuntimeClass()).items.map((r) => r.metadata!.name!).sort();
 }
 
 describe('lifecycle (the test acts as kubelet and Job controller through the status subresources)', () => {
   it('opt-out runs the uninstall Job, warns about Wasm pods still running (leaving them), then removes our labels and annotations', async () => {
-    op = await startOperator(c);
+    op = await bed.startOperator();
     await installNode('node-out');
-    await c.core.createNamespacedPod({
+    await bed.c.core.createNamespacedPod({
       namespace: NAMESPACE,
       body: {
         metadata: { name: 'wasm-app' },
@@ -72,27 +58,27 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
         },
       },
     });
-    await annotateNode(c, 'node-out', { 'wasm-node': 'false' });
-    const job = await waitForActiveJob(c, 'node-out');
+    await annotateNode(bed.c, 'node-out', { 'wasm-node': 'false' });
+    const job = await waitForActiveJob(bed.c, 'node-out');
     expect(job.spec!.template.spec!.containers[0]!.args!.slice(0, 3)).toEqual([
       'uninstall',
       '--runtimes',
       'wasmtime,spin',
     ]);
     // Ready labels go as soon as the uninstall starts: no new Wasm pods land here.
-    const leaving = await readNode(c, 'node-out');
+    const leaving = await readNode(bed.c, 'node-out');
     expect(leaving.metadata!.labels).not.toHaveProperty([READY('spin')]);
     expect(leaving.metadata!.labels!['wasm-node.dev/status']).toBe('uninstalling');
-    const warning = await waitForEvent(c, 'node-out', 'WasmPodsStillRunning');
+    const warning = await waitForEvent(bed.c, 'node-out', 'WasmPodsStillRunning');
     expect(warning.type).toBe('Warning');
     expect(warning.message).toMatch(/wasm-system\/wasm-app/);
 
-    await kubelet.finishWithReport(
+    await bed.kubelet.finishWithReport(
       job,
       installReport(['wasmtime', 'spin'], { operation: 'uninstall' }),
     );
     const clean = await waitForNode(
-      c,
+      bed.c,
       'node-out',
       'markers removed',
       (n) => n.metadata?.labels?.['wasm-node.dev/status'] === undefined,
@@ -101,27 +87,27 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
       Object.keys(clean.metadata!.labels ?? {}).filter((k) => k.includes('wasm-node.dev')),
     ).toEqual([]);
     expect(Object.keys(clean.metadata!.annotations ?? {}).sort()).toEqual(['wasm-node']);
-    await waitForEvent(c, 'node-out', 'Uninstalled');
+    await waitForEvent(bed.c, 'node-out', 'Uninstalled');
     expect(
-      (await c.core.readNamespacedPod({ namespace: NAMESPACE, name: 'wasm-app' })).metadata
+      (await bed.c.core.readNamespacedPod({ namespace: NAMESPACE, name: 'wasm-app' })).metadata
         ?.deletionTimestamp,
     ).toBeUndefined();
     await waitFor(
       'the uninstall job to be deleted',
-      async () => jobsForNode(await jobs(c), 'node-out').length === 0,
+      async () => jobsForNode(await jobs(bed.c), 'node-out').length === 0,
       { timeoutMs: 20_000 },
     );
   }, 60_000);
 
   it('a new installer image changes the desired hash and re-installs ready nodes', async () => {
-    op = await startOperator(c, { installer: { image: 'installer:v1' } });
+    op = await bed.startOperator({ installer: { image: 'installer:v1' } });
     const before = await installNode('node-up');
     await restartOperator({ installer: { image: 'installer:v2' } });
-    const job = await waitForActiveJob(c, 'node-up');
+    const job = await waitForActiveJob(bed.c, 'node-up');
     expect(job.spec!.template.spec!.containers[0]!.image).toBe('installer:v2');
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
     const after = await waitForNode(
-      c,
+      bed.c,
       'node-up',
       'new hash',
       (n) =>
@@ -133,7 +119,7 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
   }, 60_000);
 
   it('a runtime dropped from the config keeps its RuntimeClass until no node has it any more', async () => {
-    op = await startOperator(c, { installer: { image: 'installer:rc' } });
+    op = await bed.startOperator({ installer: { image: 'installer:rc' } });
     await installNode('node-rc');
     await waitFor(
       'both RuntimeClasses',
@@ -141,12 +127,12 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
       { timeoutMs: 20_000 },
     );
     await restartOperator({ installer: { image: 'installer:rc' }, runtimes: ['wasmtime'] });
-    const job = await waitForActiveJob(c, 'node-rc');
+    const job = await waitForActiveJob(bed.c, 'node-rc');
     // Still labelled for spin while the re-install runs: the RuntimeClass stays.
     expect(await runtimeClassNames()).toEqual(['spin', 'wasmtime']);
-    await kubelet.finishWithReport(job, installReport(['wasmtime']));
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime']));
     await waitForNode(
-      c,
+      bed.c,
       'node-rc',
       'spin label gone',
       (n) =>
@@ -161,17 +147,17 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
   }, 60_000);
 
   it('re-verification re-runs the idempotent installer on a ready node after reverifyInterval (drift repair hook)', async () => {
-    op = await startOperator(c, {
+    op = await bed.startOperator({
       installer: { image: 'installer:rv' },
       rollout: { reverifyInterval: '2s' },
     });
     const ready = await installNode('node-rv');
-    const job = await waitForActiveJob(c, 'node-rv', 20_000);
+    const job = await waitForActiveJob(bed.c, 'node-rv', 20_000);
     // Still ready and labelled while it re-verifies.
-    expect((await readNode(c, 'node-rv')).metadata!.labels![READY('spin')]).toBe('ready');
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    expect((await readNode(bed.c, 'node-rv')).metadata!.labels![READY('spin')]).toBe('ready');
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
     await waitForNode(
-      c,
+      bed.c,
       'node-rv',
       'verified again',
       (n) =>

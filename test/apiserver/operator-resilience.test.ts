@@ -1,55 +1,35 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { waitFor } from '../support/wait.ts';
-import {
-  createNode,
-  isFinished,
-  jobs,
-  resetCluster,
-  startCluster,
-  type TestCluster,
-} from './support/cluster.ts';
-import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
-import { JobWatcher } from './support/job-watcher.ts';
-import { metricValue, startOperator, type RunningOperator } from './support/operator-harness.ts';
+import { createNode, isFinished, jobs } from './support/cluster.ts';
+import { installReport } from './support/fake-kubelet.ts';
+import { metricValue } from './support/operator-harness.ts';
+import { useOperatorTestbed } from './support/operator-testbed.ts';
 
-let c: TestCluster;
-let kubelet: FakeKubelet;
-const running: RunningOperator[] = [];
-let watcher: JobWatcher | undefined;
-
-beforeAll(async () => {
-  c = await startCluster();
-  kubelet = new FakeKubelet(c, { actAsJobController: true });
-}, 60_000);
-afterEach(async () => {
-  watcher?.stop();
-  await Promise.all(running.splice(0).map((op) => op.stop()));
-  await resetCluster(c);
-});
-afterAll(() => c.stop());
+const bed = useOperatorTestbed();
 
 async function readyCount(): Promise<number> {
-  return (await c.core.listNode({ labelSelector: 'wasm-node.dev/status=ready' })).items.length;
+  return (await bed.c.core.listNode({ labelSelector: 'wasm-node.dev/status=ready' })).items.length;
 }
 
 async function finishAll(): Promise<void> {
-  for (const job of (await jobs(c)).filter((j) => !isFinished(j))) {
-    await kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+  for (const job of (await jobs(bed.c)).filter((j) => !isFinished(j))) {
+    await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
   }
 }
 
 describe('resilience (the test acts as kubelet and Job controller through the status subresources)', () => {
   it('an apiserver restart in the middle of a rollout: the watches recover and the rollout completes', async () => {
-    const op = await startOperator(c, { rollout: { maxConcurrentInstalls: 2 } });
-    running.push(op);
+    const op = await bed.startOperator({ rollout: { maxConcurrentInstalls: 2 } });
     for (let i = 0; i < 6; i++)
-      await createNode(c, `restart-${i}`, { annotations: { 'wasm-node': 'true' } });
-    await waitFor('the first Jobs', async () => (await jobs(c)).length >= 2, { timeoutMs: 20_000 });
+      await createNode(bed.c, `restart-${i}`, { annotations: { 'wasm-node': 'true' } });
+    await waitFor('the first Jobs', async () => (await jobs(bed.c)).length >= 2, {
+      timeoutMs: 20_000,
+    });
     await finishAll();
 
-    await c.cp.restartApiserver();
+    await bed.c.cp.restartApiserver();
     // A node created after the restart is only seen through a recovered watch.
-    await createNode(c, 'restart-late', { annotations: { 'wasm-node': 'true' } });
+    await createNode(bed.c, 'restart-late', { annotations: { 'wasm-node': 'true' } });
     await waitFor(
       'all 7 nodes ready',
       async () => {
@@ -66,15 +46,12 @@ describe('resilience (the test acts as kubelet and Job controller through the st
   }, 120_000);
 
   it('two operator instances: only the leader creates Jobs; when it stops, the standby takes over and finishes the rollout', async () => {
-    const jobsSeen = await JobWatcher.start(c);
-    watcher = jobsSeen;
-    const a = await startOperator(c, { rollout: { maxConcurrentInstalls: 1 } }, 'operator-a');
-    running.push(a);
+    const jobsSeen = await bed.watchJobs();
+    const a = await bed.startOperator({ rollout: { maxConcurrentInstalls: 1 } }, 'operator-a');
     await waitFor('a to lead', () => a.operator.isLeader, { timeoutMs: 10_000 });
-    const b = await startOperator(c, { rollout: { maxConcurrentInstalls: 1 } }, 'operator-b');
-    running.push(b);
+    const b = await bed.startOperator({ rollout: { maxConcurrentInstalls: 1 } }, 'operator-b');
     for (let i = 0; i < 3; i++)
-      await createNode(c, `ha-${i}`, { annotations: { 'wasm-node': 'true' } });
+      await createNode(bed.c, `ha-${i}`, { annotations: { 'wasm-node': 'true' } });
     // One Job at a time, finished one by one: the third stays running when the leader stops, so
     // the standby must adopt a rollout in flight. Finishing in bulk raced the ready count past 2.
     for (let n = 1; n <= 2; n++) {
@@ -96,7 +73,7 @@ describe('resilience (the test acts as kubelet and Job controller through the st
     await waitFor('b to lead', () => b.operator.isLeader, { timeoutMs: 10_000 });
     const failoverMs = Date.now() - stoppedAt;
     expect(failoverMs).toBeLessThan(a.config.leaderElection.leaseDuration);
-    await createNode(c, 'ha-late', { annotations: { 'wasm-node': 'true' } });
+    await createNode(bed.c, 'ha-late', { annotations: { 'wasm-node': 'true' } });
     await waitFor(
       'all 4 ready',
       async () => {

@@ -1,48 +1,30 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { waitFor } from '../support/wait.ts';
 import {
   annotateNode,
   createNode,
   isFinished,
   jobs,
-  resetCluster,
-  startCluster,
   waitForEventAnywhere,
-  type TestCluster,
 } from './support/cluster.ts';
-import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
-import { JobWatcher } from './support/job-watcher.ts';
-import { metricValue, startOperator, type RunningOperator } from './support/operator-harness.ts';
+import { installReport } from './support/fake-kubelet.ts';
+import { metricValue } from './support/operator-harness.ts';
+import { useOperatorTestbed } from './support/operator-testbed.ts';
 
-let c: TestCluster;
-let kubelet: FakeKubelet;
-let op: RunningOperator | undefined;
-let watcher: JobWatcher | undefined;
-
-beforeAll(async () => {
-  c = await startCluster();
-  kubelet = new FakeKubelet(c, { actAsJobController: true });
-}, 60_000);
-afterEach(async () => {
-  watcher?.stop();
-  await op?.stop();
-  op = undefined;
-  await resetCluster(c);
-});
-afterAll(() => c.stop());
+const bed = useOperatorTestbed();
 
 async function readyNodes(): Promise<number> {
-  const nodes = await c.core.listNode({ labelSelector: 'wasm-node.dev/status=ready' });
+  const nodes = await bed.c.core.listNode({ labelSelector: 'wasm-node.dev/status=ready' });
   return nodes.items.length;
 }
 
 /** Finishes every unfinished Job once (as the kubelet would), with `outcome` deciding success. */
 async function finishActiveJobs(outcome: (node: string) => boolean): Promise<number> {
-  const active = (await jobs(c)).filter((j) => !isFinished(j));
+  const active = (await jobs(bed.c)).filter((j) => !isFinished(j));
   for (const job of active) {
     const node = job.metadata!.annotations!['wasm-node.dev/node']!;
     const ok = outcome(node);
-    await kubelet.finishWithReport(
+    await bed.kubelet.finishWithReport(
       job,
       installReport(['wasmtime', 'spin'], ok ? {} : { ok: false, error: `disk full on ${node}` }),
     );
@@ -52,11 +34,11 @@ async function finishActiveJobs(outcome: (node: string) => boolean): Promise<num
 
 describe('rollout limits (the test acts as kubelet and Job controller through the status subresources)', () => {
   it('20 opted-in nodes with maxConcurrentInstalls=3 never have more than 3 active Jobs, and all end up ready', async () => {
-    watcher = await JobWatcher.start(c);
-    op = await startOperator(c, { rollout: { maxConcurrentInstalls: 3 } });
+    const watcher = await bed.watchJobs();
+    const op = await bed.startOperator({ rollout: { maxConcurrentInstalls: 3 } });
     const started = Date.now();
     for (let i = 0; i < 20; i++)
-      await createNode(c, `pool-${String(i).padStart(2, '0')}`, {
+      await createNode(bed.c, `pool-${String(i).padStart(2, '0')}`, {
         annotations: { 'wasm-node': 'true' },
       });
     await waitFor(
@@ -81,12 +63,12 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
   }, 120_000);
 
   it('an installer upgrade re-installs ready nodes through the same limit (8 nodes, max 2)', async () => {
-    op = await startOperator(c, {
+    const v1 = await bed.startOperator({
       installer: { image: 'installer:v1' },
       rollout: { maxConcurrentInstalls: 8 },
     });
     for (let i = 0; i < 8; i++) {
-      await createNode(c, `upgrade-${i}`, { annotations: { 'wasm-node': 'true' } });
+      await createNode(bed.c, `upgrade-${i}`, { annotations: { 'wasm-node': 'true' } });
     }
     await waitFor(
       '8 ready nodes on v1',
@@ -96,20 +78,20 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
       },
       { timeoutMs: 60_000, intervalMs: 100 },
     );
-    await op.stop();
+    await v1.stop();
 
-    watcher = await JobWatcher.start(c);
-    op = await startOperator(c, {
+    const watcher = await bed.watchJobs();
+    await bed.startOperator({
       installer: { image: 'installer:v2' },
       rollout: { maxConcurrentInstalls: 2 },
     });
     const v1Hashes = new Set(
-      (await c.core.listNode()).items.map(
+      (await bed.c.core.listNode()).items.map(
         (n) => n.metadata!.annotations!['wasm-node.dev/installed-hash'],
       ),
     );
     const v2Ready = async () =>
-      (await c.core.listNode()).items.filter(
+      (await bed.c.core.listNode()).items.filter(
         (n) =>
           n.metadata?.labels?.['wasm-node.dev/status'] === 'ready' &&
           !v1Hashes.has(n.metadata?.annotations?.['wasm-node.dev/installed-hash']),
@@ -127,8 +109,8 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
   }, 120_000);
 
   it('a spent failure budget pauses the rollout (Event + metric + log) until failed nodes are retried', async () => {
-    watcher = await JobWatcher.start(c);
-    op = await startOperator(c, {
+    const watcher = await bed.watchJobs();
+    const op = await bed.startOperator({
       rollout: {
         maxConcurrentInstalls: 2,
         failureBudget: 2,
@@ -136,20 +118,21 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
       },
     });
     const names = Array.from({ length: 6 }, (_, i) => `budget-${i}`);
-    for (const name of names) await createNode(c, name, { annotations: { 'wasm-node': 'true' } });
+    for (const name of names)
+      await createNode(bed.c, name, { annotations: { 'wasm-node': 'true' } });
 
     // Every install fails until the rollout pauses.
     await waitFor(
       'the rollout to pause',
       async () => {
         await finishActiveJobs(() => false);
-        return (await metricValue(op!.metrics, 'wasm_node_operator_rollout_paused')) === 1;
+        return (await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')) === 1;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     // Jobs that started before the pause fail too; then every node is either failed or held back.
     const failedNodes = async () =>
-      (await c.core.listNode({ labelSelector: 'wasm-node.dev/status=failed' })).items.map(
+      (await bed.c.core.listNode({ labelSelector: 'wasm-node.dev/status=failed' })).items.map(
         (n) => n.metadata!.name!,
       );
     const failed = await waitFor(
@@ -157,23 +140,23 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
       async () => {
         await finishActiveJobs(() => false);
         const now = await failedNodes();
-        const paused = await metricValue(op!.metrics, 'wasm_node_operator_nodes', {
+        const paused = await metricValue(op.metrics, 'wasm_node_operator_nodes', {
           state: 'paused',
         });
-        return now.length + paused === names.length && watcher!.active.size === 0 ? now : undefined;
+        return now.length + paused === names.length && watcher.active.size === 0 ? now : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(failed.length).toBeGreaterThanOrEqual(2);
     // No Job was ever created for a held-back node.
     expect(watcher.seen.size).toBe(failed.length);
-    const pausedEvent = await waitForEventAnywhere(c, 'RolloutPaused');
+    const pausedEvent = await waitForEventAnywhere(bed.c, 'RolloutPaused');
     expect(pausedEvent.type).toBe('Warning');
     expect(pausedEvent.message).toMatch(/wasm-node.dev\/retry/);
     expect(op.logs.some((l) => l.includes('rollout paused: failure budget spent'))).toBe(true);
 
     // The operator command: retry the failed nodes. The rollout resumes and completes.
-    for (const name of failed) await annotateNode(c, name, { 'wasm-node.dev/retry': 'now' });
+    for (const name of failed) await annotateNode(bed.c, name, { 'wasm-node.dev/retry': 'now' });
     await waitFor(
       'all 6 nodes ready after the retry',
       async () => {
@@ -192,22 +175,22 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
       failureBudget: 1,
       retryBackoff: { initial: '1h', max: '1h' },
     };
-    op = await startOperator(c, { installer: { image: 'installer:broken' }, rollout });
+    let op = await bed.startOperator({ installer: { image: 'installer:broken' }, rollout });
     for (let i = 0; i < 3; i++) {
-      await createNode(c, `config-${i}`, { annotations: { 'wasm-node': 'true' } });
+      await createNode(bed.c, `config-${i}`, { annotations: { 'wasm-node': 'true' } });
     }
     await waitFor(
       'the rollout to pause',
       async () => {
         await finishActiveJobs(() => false);
-        return (await metricValue(op!.metrics, 'wasm_node_operator_rollout_paused')) === 1;
+        return (await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')) === 1;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     await op.stop();
 
     // The chart rolls the Deployment when its ConfigMap changes: a new process, a new hash.
-    op = await startOperator(c, { installer: { image: 'installer:fixed' }, rollout });
+    op = await bed.startOperator({ installer: { image: 'installer:fixed' }, rollout });
     await waitFor(
       'all 3 ready with the fixed installer',
       async () => {
