@@ -32,6 +32,18 @@ async function finishActiveJobs(outcome: (node: string) => boolean): Promise<num
   return active.length;
 }
 
+/** Plays kubelet for every Job the operator starts, until `count` nodes are ready. */
+async function finishUntilReady(count: number, what: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      await finishActiveJobs(() => true);
+      return (await readyNodes()) === count;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
 describe('rollout limits (the test acts as kubelet and Job controller through the status subresources)', () => {
   it('20 opted-in nodes with maxConcurrentInstalls=3 never have more than 3 active Jobs, and all end up ready', async () => {
     const watcher = await bed.watchJobs();
@@ -41,14 +53,7 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
       await createNode(bed.c, `pool-${String(i).padStart(2, '0')}`, {
         annotations: { 'wasm-node': 'true' },
       });
-    await waitFor(
-      '20 ready nodes',
-      async () => {
-        await finishActiveJobs(() => true);
-        return (await readyNodes()) === 20;
-      },
-      { timeoutMs: 90_000, intervalMs: 100 },
-    );
+    await finishUntilReady(20, '20 ready nodes', 90_000);
     const elapsed = Date.now() - started;
     expect(watcher.maxActive).toBe(3);
     expect(watcher.seen.size).toBe(20);
@@ -70,14 +75,7 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
     for (let i = 0; i < 8; i++) {
       await createNode(bed.c, `upgrade-${i}`, { annotations: { 'wasm-node': 'true' } });
     }
-    await waitFor(
-      '8 ready nodes on v1',
-      async () => {
-        await finishActiveJobs(() => true);
-        return (await readyNodes()) === 8;
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    await finishUntilReady(8, '8 ready nodes on v1', 60_000);
     await v1.stop();
 
     const watcher = await bed.watchJobs();
@@ -157,14 +155,7 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
 
     // The operator command: retry the failed nodes. The rollout resumes and completes.
     for (const name of failed) await annotateNode(bed.c, name, { 'wasm-node.dev/retry': 'now' });
-    await waitFor(
-      'all 6 nodes ready after the retry',
-      async () => {
-        await finishActiveJobs(() => true);
-        return (await readyNodes()) === 6;
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    await finishUntilReady(6, 'all 6 nodes ready after the retry', 60_000);
     expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
     expect(watcher.maxActive).toBeLessThanOrEqual(2);
   }, 120_000);
@@ -191,14 +182,7 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
 
     // The chart rolls the Deployment when its ConfigMap changes: a new process, a new hash.
     op = await bed.startOperator({ installer: { image: 'installer:fixed' }, rollout });
-    await waitFor(
-      'all 3 ready with the fixed installer',
-      async () => {
-        await finishActiveJobs(() => true);
-        return (await readyNodes()) === 3;
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    await finishUntilReady(3, 'all 3 ready with the fixed installer', 60_000);
     expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
   }, 120_000);
 });
