@@ -42,3 +42,8 @@ export function wasmShimPath(): Promise<string> {
 export function wasmHelloArchive(): Promise<string> {
   return fixture('e2e/wasm/build-hello-image.sh');
 }
+
+/** crun with its WasmEdge handler, from Debian trixie's packages (e2e/tools/build-crun-wasm.sh). */
+export function crunWasmPath(): Promise<string> {
+  return fixture('e2e/tools/build-crun-wasm.sh');
+}
