@@ -122,7 +122,7 @@ describe('fetchShims', () => {
   });
 
   it('refuses a runtime that needs a source build, and unknown runtimes', async () => {
-    const v = versions(sha256(archive), { buildFromSource: 'no upstream binary' });
+    const v = versions(sha256(archive), { unshipped: 'no upstream binary' });
     await expect(
       fetchShims({
         versions: v,

@@ -36,7 +36,7 @@ export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest
   for (const runtime of resolveRuntimes(opts.runtimes)) {
     const entry = opts.versions.runtimes[runtime.name];
     if (!entry) throw new Error(`${runtime.name}: no entry in the versions file`);
-    if (entry.buildFromSource) throw new Error(`${runtime.name}: ${entry.buildFromSource}`);
+    if (entry.unshipped) throw new Error(`${runtime.name}: ${entry.unshipped}`);
     const artifact = entry.artifacts[opts.arch];
     if (!artifact.sha256) {
       throw new Error(

@@ -9,8 +9,8 @@ import {
   SHIM_VERSIONS_PATH,
 } from './shim-versions.ts';
 
-/** How each project names the architectures in its asset file names. */
-const ARCH_TOKENS = { amd64: /x86_64/, arm64: /aarch64/ } as const;
+/** How each project (and Debian) names the architectures in its asset file names. */
+const ARCH_TOKENS = { amd64: /x86_64|_amd64\./, arm64: /aarch64|_arm64\./ } as const;
 
 describe('installer-image/versions.json', () => {
   it('has a release artifact for every catalog runtime on every architecture', async () => {
@@ -28,7 +28,6 @@ describe('installer-image/versions.json', () => {
     const versions = await loadShimVersions();
     const artifacts = Object.values(versions.runtimes).flatMap((r) => [
       ...Object.values(r.artifacts),
-      ...(r.source ? [r.source] : []),
     ]);
     const pinned = artifacts.flatMap((a) => (a.sha256 ? [a.sha256] : []));
     expect(pinned.length).toBeGreaterThan(0);
@@ -42,7 +41,7 @@ describe('installer-image/versions.json', () => {
   it('names the pinned version in every downloaded release URL', async () => {
     const versions = await loadShimVersions();
     for (const [name, entry] of Object.entries(versions.runtimes)) {
-      if (entry.buildFromSource) continue;
+      if (entry.unshipped) continue;
       for (const arch of ARCHES)
         expect(`${name} ${entry.artifacts[arch].url}`).toContain(`v${entry.version}`);
       expect(entry.release).toContain(`v${entry.version}`);
@@ -61,7 +60,7 @@ describe('installer-image/versions.json', () => {
     };
     for (const name of values.config.runtimes) {
       const entry = versions.runtimes[name];
-      expect(entry?.buildFromSource).toBeUndefined();
+      expect(entry?.unshipped).toBeUndefined();
       for (const arch of ARCHES)
         expect(`${name}/${arch}: ${entry?.artifacts[arch].sha256}`).toMatch(/: [0-9a-f]{64}$/);
     }

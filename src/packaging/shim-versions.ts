@@ -38,11 +38,9 @@ export type Artifact = z.infer<typeof Artifact>;
 const RuntimeVersions = z.strictObject({
   version: z.string().min(1),
   release: z.url({ protocol: /^https$/ }),
-  /** Set when upstream publishes no usable binary: why, and what a build would need. */
-  buildFromSource: z.string().min(1).optional(),
+  /** Set while the image cannot ship this runtime: why, and what shipping it would take. */
+  unshipped: z.string().min(1).optional(),
   artifacts: z.strictObject({ amd64: Artifact, arm64: Artifact }),
-  /** The source archive of a buildFromSource runtime. */
-  source: Artifact.optional(),
 });
 export type RuntimeVersions = z.infer<typeof RuntimeVersions>;
 
