@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Builds crun with its WasmEdge handler from Debian trixie's packages (crun 1.21 is built
-# there with libwasmedge; no crun release binary has a Wasm handler) and prints the path of
-# the crun binary. Trixie needs glibc 2.38+, so the packages are not installed: their
-# Depends closure is unpacked into the cache entry, crun's interpreter and DT_RPATH are
-# pointed into it (DT_RPATH, unlike RUNPATH, also governs the libwasmedge that crun dlopens
-# and that library's own dependencies), and libraries that carry their own RUNPATH (libLLVM:
-# $ORIGIN/../lib) are pointed at $ORIGIN, or their dependencies would silently come from the
-# host. Everything is verified: InRelease with the Debian archive keyring, the Packages index
-# against it, every .deb against the index.
+# Builds the crun-wasm bundle the installer ships (installer-image/bundle-crun-wasm.sh) from
+# Debian trixie's packages: crun 1.21 is built there with its WasmEdge handler (no crun release
+# binary has one). Trixie needs glibc 2.38+, so the packages are not installed here: their
+# Depends closure is unpacked into a scratch root, and the bundle made from that. Everything
+# is verified: InRelease with the Debian archive keyring, the Packages index against it, every
+# .deb against the index. Prints the directory with crun-wasm/ and manifest-entry.json.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CRUN=${CRUN_DEB_VERSION:-1.21-1}
@@ -16,11 +13,11 @@ WASMEDGE=${WASMEDGE_DEB_VERSION:-0.14.1+dfsg-3.1}
 SUITE=trixie
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 case "$(uname -m)" in
-  x86_64) ARCH=amd64 TRIPLET=x86_64-linux-gnu LDSO=ld-linux-x86-64.so.2 ;;
-  aarch64) ARCH=arm64 TRIPLET=aarch64-linux-gnu LDSO=ld-linux-aarch64.so.1 ;;
+  x86_64) ARCH=amd64 ;;
+  aarch64) ARCH=arm64 ;;
   *) log "no crun-wasm build for $(uname -m)"; exit 1 ;;
 esac
-bash "$HERE/ensure-packages.sh" patchelf gpgv debian-archive-keyring curl
+bash "$HERE/ensure-packages.sh" patchelf gpgv debian-archive-keyring curl jq
 
 fetch() { # URL SHA256 FILE
   [ -f "$3" ] && echo "$2  $3" | sha256sum -c --status && return 0
@@ -30,7 +27,7 @@ fetch() { # URL SHA256 FILE
 }
 
 build() {
-  local out=$1 final=$CACHE_ROOT/$name debs=$CACHE_ROOT/debian-debs
+  local out=$1 debs=$CACHE_ROOT/debian-debs
   mkdir -p "$debs"
   curl -fsSL --retry 3 -o "$out/InRelease" "$MIRROR/dists/$SUITE/InRelease"
   gpgv --keyring /usr/share/keyrings/debian-archive-keyring.gpg "$out/InRelease" 2>"$out/gpgv.log" \
@@ -48,27 +45,11 @@ build() {
     dpkg-deb -x "$debs/${file##*/}" "$out/root"
   done < "$out/debs.txt"
   rm "$out/Packages.xz"
-
-  # Paths point at the final entry: cached_build renames this directory into place.
-  local lib=usr/lib/$TRIPLET so needed
-  patchelf --set-interpreter "$final/root/$lib/$LDSO" --force-rpath --set-rpath "$final/root/$lib" \
-    "$out/root/usr/bin/crun"
-  for so in "$out/root/$lib"/*.so*; do
-    [ -f "$so" ] && [ ! -L "$so" ] || continue
-    case "$(patchelf --print-rpath "$so" 2>/dev/null || echo '$ORIGIN')" in '' | '$ORIGIN') continue ;; esac
-    patchelf --set-rpath '$ORIGIN' "$so"
-  done
-  for so in "$out/root/usr/bin/crun" "$out/root/$lib"/*.so*; do
-    [ -f "$so" ] && [ ! -L "$so" ] || continue
-    for needed in $(patchelf --print-needed "$so" 2>/dev/null); do
-      [ -e "$out/root/$lib/$needed" ] || { log "$needed (needed by ${so##*/}) is not in the closure"; return 1; }
-    done
-  done
+  bash "$HERE/../../installer-image/bundle-crun-wasm.sh" "$out/root" "$out" "$CRUN" >&2
+  rm -rf "$out/root"
 }
 
-key=$(cat "$0" "$HERE/deb-closure.py" | sha256sum | cut -c1-12)
+key=$(cat "$0" "$HERE/deb-closure.py" "$HERE/../../installer-image/bundle-crun-wasm.sh" | sha256sum | cut -c1-12)
 name=crun-wasm-$CRUN-wasmedge-$WASMEDGE-$ARCH-$key
 dir=$(cached_build "$name" build)
-crun=$dir/root/usr/bin/crun
-"$crun" --version | grep -q '+WASM:wasmedge' || { log "$crun has no WasmEdge handler"; exit 1; }
-echo "$crun"
+echo "$dir"

@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Runtime } from '../catalog/runtimes.ts';
 import { ConfigError } from '../containerd/config-error.ts';
 import { ownedHandlers } from '../containerd/patch-config.ts';
@@ -64,20 +63,19 @@ async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome>
   let applied;
   try {
     if (legacy) {
-      const named = shims.filter((s) => s.runtime.launch === 'shim');
-      onPath = await copyShimsToPath(
-        ctx.inst,
-        named.map((s) => ({ binary: s.runtime.binary, sha256: s.sha256, bytes: s.bytes })),
-        opts.binDir,
-        deps.fs,
+      const named = shims.flatMap((s) =>
+        s.runtime.launch === 'shim' && s.bytes
+          ? [{ binary: s.runtime.binary, sha256: s.sha256, bytes: s.bytes }]
+          : [],
       );
+      onPath = await copyShimsToPath(ctx.inst, named, opts.binDir, deps.fs);
       if (onPath.length > 0)
         deps.log.info({ files: onPath.map((w) => w.file) }, "shims copied onto containerd's PATH");
     }
     applied = await applyChange(ctx, change, expected, [], opts, deps);
   } catch (err) {
     await undoPathWrites(onPath, deps.fs);
-    for (const path of copied) await deps.fs.remove(dirname(path));
+    for (const dir of copied) await deps.fs.remove(dir);
     throw err;
   }
   const handlers = registeredHandlers(applied.status);

@@ -3,9 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod';
 import type { Runtime } from '../catalog/runtimes.ts';
-import type { HostFs } from './host-fs.ts';
+import { sha256File, type HostFs } from './host-fs.ts';
 import { InstallError } from './install-error.ts';
-import { ShimsManifestSchema, type ShippedRuntime } from './shims-manifest.ts';
+import { relocate } from './relocate.ts';
+import {
+  bundleListing,
+  ShimsManifestSchema,
+  type ShippedBundle,
+  type ShippedRuntime,
+} from './shims-manifest.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const CONTENT_DIR = /^[0-9a-f]{16}$/;
@@ -46,14 +52,30 @@ async function verified(shimsDir: string, entry: ShippedRuntime): Promise<Buffer
   return bytes;
 }
 
-export interface ShimPlan {
+interface PlanBase {
   runtime: Runtime;
   version: string;
   sha256: string;
-  /** Host path the config points at, named after the content. */
+  /** Host path the config points at, inside a directory named after the content. */
   path: string;
-  bytes: Buffer;
 }
+
+export interface BundleFile {
+  /** In the image. */
+  source: string;
+  /** On the node. */
+  path: string;
+  sha256: string;
+  mode: number;
+  relocate: boolean;
+}
+
+export type ShimPlan =
+  | (PlanBase & { bytes: Buffer; bundle?: undefined })
+  | (PlanBase & {
+      bytes?: undefined;
+      bundle: { root: string; placeholder: string; files: BundleFile[] };
+    });
 
 /**
  * Checks every requested binary against the manifest and decides where it goes, before a
@@ -66,7 +88,7 @@ export async function planShims(
 ): Promise<ShimPlan[]> {
   const manifest = await loadManifest(opts.shimsDir);
   return Promise.all(
-    runtimes.map(async (runtime) => {
+    runtimes.map(async (runtime): Promise<ShimPlan> => {
       const entry = manifest.runtimes.find((r) => r.name === runtime.name);
       if (entry === undefined || entry.binary !== runtime.binary) {
         throw new InstallError(
@@ -74,14 +96,72 @@ export async function planShims(
           `this installer image does not ship runtime "${runtime.name}" (it ships ${manifest.runtimes.map((r) => r.name).join(', ') || 'none'})`,
         );
       }
+      const root = `${opts.binDir}/${entry.sha256.slice(0, 16)}`;
+      const base = { runtime, version: entry.version, sha256: entry.sha256 };
+      if (entry.bundle) {
+        const bundle = await verifiedBundle(opts.shimsDir, entry, entry.bundle, root);
+        return { ...base, path: `${root}/bin/${entry.binary}`, bundle };
+      }
       const bytes = await verified(opts.shimsDir, entry);
-      const path = `${opts.binDir}/${entry.sha256.slice(0, 16)}/${entry.binary}`;
-      return { runtime, version: entry.version, sha256: entry.sha256, path, bytes };
+      return { ...base, path: `${root}/${entry.binary}`, bytes };
     }),
   );
 }
 
-/** Copies planned binaries that are not on the node yet; returns the ones it wrote. */
+async function verifiedBundle(
+  shimsDir: string,
+  entry: ShippedRuntime,
+  bundle: ShippedBundle,
+  root: string,
+) {
+  const where = `bundle ${bundle.dir} of runtime "${entry.name}"`;
+  const listed = sha256(Buffer.from(bundleListing(bundle.files)));
+  const paths = new Set(bundle.files.map((f) => f.path));
+  const unlisted = [`bin/${entry.binary}`, ...bundle.relocate].filter((p) => !paths.has(p));
+  if (listed !== entry.sha256 || unlisted.length > 0) {
+    throw new InstallError(
+      'manifest-invalid',
+      listed !== entry.sha256
+        ? `the file list of the ${where} hashes to ${listed}, the manifest says ${entry.sha256}`
+        : `the ${where} does not list ${unlisted.join(', ')}`,
+    );
+  }
+  if (Buffer.byteLength(root) > Buffer.byteLength(bundle.placeholder)) {
+    throw new InstallError(
+      'bin-dir-too-long',
+      `the ${where} can be installed below a path of at most ${Buffer.byteLength(bundle.placeholder)} bytes; ${root} is longer: set a shorter --bin-dir`,
+    );
+  }
+  const files: BundleFile[] = [];
+  for (const f of bundle.files) {
+    const source = `${shimsDir}/${bundle.dir}/${f.path}`;
+    await expectHash(source, f.sha256, where);
+    files.push({
+      ...f,
+      source,
+      path: `${root}/${f.path}`,
+      relocate: bundle.relocate.includes(f.path),
+    });
+  }
+  return { root, placeholder: bundle.placeholder, files };
+}
+
+async function expectHash(file: string, sha: string, where: string): Promise<void> {
+  const got = await sha256File(file);
+  if (got === undefined)
+    throw new InstallError('runtime-not-shipped', `${file} of the ${where} is missing`);
+  if (got !== sha) {
+    throw new InstallError(
+      'checksum-mismatch',
+      `${file} of the ${where} has sha256 ${got}, the manifest says ${sha}; the installer image is corrupt or tampered with`,
+    );
+  }
+}
+
+/**
+ * Copies planned binaries that are not on the node yet; returns the content directories it
+ * wrote into, for removal if the install fails after all.
+ */
 export async function copyShims(
   plans: readonly ShimPlan[],
   binDir: string,
@@ -95,13 +175,56 @@ export async function copyShims(
   }
   const written: string[] = [];
   for (const plan of plans) {
+    if (plan.bundle) {
+      if (await copyBundle(plan.bundle, fs)) written.push(plan.bundle.root);
+      continue;
+    }
     const present = await fs.readBytes(plan.path);
     if (present !== undefined && sha256(present) === plan.sha256) continue;
     await fs.ensureWritableDir(dirname(plan.path));
     await fs.writeAtomic(plan.path, plan.bytes, 0o755);
-    written.push(plan.path);
+    written.push(dirname(plan.path));
   }
   return written;
+}
+
+/**
+ * Relocated files (the runtime's binary) go last, so a bundle whose copy was interrupted has
+ * no entry point yet; a retry completes it, skipping files already in place.
+ */
+async function copyBundle(
+  bundle: Extract<ShimPlan, { bundle: object }>['bundle'],
+  fs: HostFs,
+): Promise<boolean> {
+  const ordered = [
+    ...bundle.files.filter((f) => !f.relocate),
+    ...bundle.files.filter((f) => f.relocate),
+  ];
+  let wrote = false;
+  for (const f of ordered) {
+    await fs.ensureWritableDir(dirname(f.path));
+    if (f.relocate) {
+      const original = await readFile(f.source);
+      if (sha256(original) !== f.sha256) {
+        throw new InstallError('checksum-mismatch', `${f.source} changed after it was verified`);
+      }
+      const bytes = relocate(original, bundle.placeholder, bundle.root);
+      if ((await fs.readBytes(f.path))?.equals(bytes)) continue;
+      await fs.writeAtomic(f.path, bytes, f.mode);
+    } else {
+      if ((await fs.sha256(f.path)) === f.sha256) continue;
+      await fs.copyAtomic(f.source, f.path, f.mode);
+      const copied = await fs.sha256(f.path);
+      if (copied !== f.sha256) {
+        throw new InstallError(
+          'checksum-mismatch',
+          `${f.path} has sha256 ${copied} after copying, expected ${f.sha256}`,
+        );
+      }
+    }
+    wrote = true;
+  }
+  return wrote;
 }
 
 /**

@@ -1,19 +1,26 @@
-// The crun-wasm runtime as the patcher writes it, proven end to end: containerd 1.6's CRI
-// plugin, the runc shim driving crun through options.BinaryName, and crun's WasmEdge handler,
-// which runs a container's .wasm entrypoint only when the OCI spec carries the annotation
-// module.wasm.image/variant. Pods carry it; containerd copies a pod annotation into the spec
-// only if the runtime's pod_annotations allows it, which is the line peers forget.
+// crun-wasm as it reaches a node, proven end to end: the installer CLI installs the crun-wasm
+// bundle (crun 1.21 with its WasmEdge handler and every library it needs, from Debian trixie)
+// into a supervised containerd 1.6, relocating it to its content-addressed directory and
+// writing the runtime entry; then a pod through CRI (crictl as the kubelet) runs the hello
+// module under the runc shim driving that crun. crun's handler runs a .wasm entrypoint only
+// when the OCI spec carries the module.wasm.image/variant annotation; pods carry it, and
+// containerd copies a pod annotation into the spec only if the entry's pod_annotations allows it.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveRuntimes } from '../../src/catalog/runtimes.ts';
-import { addRuntimes } from '../../src/containerd/patch-config.ts';
-import { startContainerd, type ContainerdDaemon } from '../support/containerd-daemon.ts';
-import { CriPods, criConfig } from '../support/cri-pods.ts';
+import { SHIMS_MANIFEST_SCHEMA } from '../../src/installer/shims-manifest.ts';
+import { CriPods, type CriEndpoint } from '../support/cri-pods.ts';
+import { runInstaller } from '../support/installer-cli.ts';
+import { runCommand } from '../support/run-command.ts';
+import {
+  nodeConfig,
+  startSupervisedNode,
+  type SupervisedNode,
+} from '../support/supervised-node.ts';
 import {
   WASM_FIXTURE_TIMEOUT_MS,
   WASM_HELLO_GREETING,
-  crunWasmPath,
+  crunWasmBundle,
 } from '../support/wasm-fixtures.ts';
 
 const VARIANT = { 'module.wasm.image/variant': 'compat-smart' };
@@ -21,76 +28,98 @@ const NOT_EXECUTABLE = 'the path `/hello.wasm` exists but it is not executable';
 
 /**
  * crun refuses a "hybrid" cgroup host whose v2 hierarchy has controllers (these VMs have
- * hugetlb there): "cgroups in hybrid mode not supported". This wrapper, which the config names
- * as the BinaryName, hides that hierarchy from crun alone, in a private mount namespace; the
- * kubelet and runc keep using the v1 hierarchies crun then uses too.
+ * hugetlb there): "cgroups in hybrid mode not supported". The node's containerd (and so its
+ * shims and crun) runs in a private mount namespace without that hierarchy; runc and the
+ * kubelet use only the v1 hierarchies on such hosts anyway.
  */
-function hybridCgroupWrapper(dir: string, crun: string): string {
+function containerdWithoutCgroup2(dir: string): string {
   mkdirSync(dir, { recursive: true });
-  const wrapper = join(dir, 'crun');
+  const wrapper = join(dir, 'containerd');
   writeFileSync(
     wrapper,
     `#!/bin/sh
-if grep -qs . /sys/fs/cgroup/unified/cgroup.controllers; then
-  exec unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$0" "$@"' '${crun}' "$@"
-fi
-exec '${crun}' "$@"
+exec unshare -m --propagation private sh -c \\
+  'if grep -qs . /sys/fs/cgroup/unified/cgroup.controllers; then umount /sys/fs/cgroup/unified; fi
+   exec containerd "$@"' containerd "$@"
 `,
   );
   chmodSync(wrapper, 0o755);
-  return wrapper;
+  return dir;
 }
 
-describe('crun-wasm on containerd 1.6 through CRI (crun 1.21 + WasmEdge 0.14 from Debian trixie)', () => {
+describe('crun-wasm installed by the installer on containerd 1.6, run through CRI', () => {
   let pods: CriPods | undefined;
-  let crun = '';
-  let daemon: ContainerdDaemon | undefined;
+  let shimsDir = '';
+  let node: SupervisedNode | undefined;
 
   beforeAll(async () => {
-    const real = await crunWasmPath();
+    const bundle = await crunWasmBundle();
     pods = await CriPods.prepare();
-    crun = hybridCgroupWrapper(join(pods.work, 'crun-bin'), real);
+    // The installer image's shims dir, with the bundle as the image build lays it out.
+    shimsDir = join(pods.work, 'shims');
+    mkdirSync(shimsDir);
+    symlinkSync(join(bundle, 'crun-wasm'), join(shimsDir, 'crun-wasm'));
+    writeFileSync(
+      join(shimsDir, 'manifest.json'),
+      JSON.stringify({
+        schema: SHIMS_MANIFEST_SCHEMA,
+        runtimes: [JSON.parse(readFileSync(join(bundle, 'manifest-entry.json'), 'utf8'))],
+      }),
+    );
   }, WASM_FIXTURE_TIMEOUT_MS);
   afterEach(async () => {
-    await daemon?.stop();
-    daemon = undefined;
+    await node?.stop();
+    node = undefined;
   }, 60_000);
   afterAll(() => pods?.remove());
 
-  /** Starts containerd on the patcher's crun-wasm entry, optionally edited first. */
-  async function start(edit: (entry: string) => string = (e) => e) {
-    const base = criConfig();
-    daemon = await startContainerd({
-      logLevel: 'debug',
-      config: (paths) =>
-        edit(
-          addRuntimes(base(paths), {
-            runtimes: [{ runtime: resolveRuntimes(['crun-wasm'])[0]!, binaryPath: crun }],
-          }).text,
+  /** A node with crun-wasm installed; `edit` changes the config afterwards, as an admin might. */
+  async function installed(edit?: (config: string) => string) {
+    const cri = pods!;
+    node = await startSupervisedNode({
+      containerdBin: containerdWithoutCgroup2(join(cri.work, 'containerd-bin')),
+      config: (dir) =>
+        nodeConfig(dir).replace(
+          'disable_apparmor = true',
+          'disable_apparmor = true\n  sandbox_image = "localhost/pause:local"',
         ),
     });
-    await pods!.importImages(daemon);
-    return { d: daemon, cri: pods! };
+    const run = await runInstaller(node, ['install', '--runtimes', 'crun-wasm'], {
+      shimsDir,
+      terminationLog: join(node.dir, 'termination-log'),
+    });
+    expect(run.report).toMatchObject({ ok: true, changed: true, restarted: true });
+    const [runtime] = run.report.runtimes;
+    expect(runtime).toMatchObject({ name: 'crun-wasm', verified: true });
+    if (edit) {
+      writeFileSync(node.configPath, edit(readFileSync(node.configPath, 'utf8')));
+      await runCommand(node.restartCommand, [], { timeoutMs: 60_000 });
+    }
+    const d: CriEndpoint = { address: node.socket, logTail: node.logTail };
+    await cri.importImages(d);
+    return { d, cri, crun: runtime!.path as string };
   }
 
-  test('a pod annotated compat-smart runs the Wasm entrypoint; without the annotation it cannot', async () => {
-    const { d, cri } = await start();
+  test('the installed, relocated crun has its Wasm handler; a compat-smart pod runs the module, a plain one cannot', async () => {
+    const { d, cri, crun } = await installed();
+    expect(crun).toMatch(new RegExp(`^${node!.binDir}/[0-9a-f]{16}/bin/crun$`));
+    expect((await runCommand(crun, ['--version'])).stdout).toContain('+WASM:wasmedge');
     expect(await cri.runHello(d, 'crun-wasm', cri.podSpec(VARIANT))).toEqual({
       exitCode: 0,
       log: WASM_HELLO_GREETING,
     });
     // Without the handler crun treats the module as a Linux executable, and it is not one.
     expect(await cri.helloStartError(d, 'crun-wasm', cri.podSpec())).toContain(NOT_EXECUTABLE);
-  }, 180_000);
+  }, 240_000);
 
-  test('without pod_annotations in the runtime entry, containerd drops the annotation and the module cannot run', async () => {
-    const { d, cri } = await start((text) => {
-      const stripped = text.replace(/^\s*pod_annotations = .*\n/m, '');
-      expect(stripped).not.toBe(text);
+  test('without pod_annotations in the entry, containerd drops the annotation and the module cannot run', async () => {
+    const { d, cri } = await installed((config) => {
+      const stripped = config.replace(/^\s*pod_annotations = .*\n/m, '');
+      expect(stripped).not.toBe(config);
       return stripped;
     });
     expect(await cri.helloStartError(d, 'crun-wasm', cri.podSpec(VARIANT))).toContain(
       NOT_EXECUTABLE,
     );
-  }, 180_000);
+  }, 240_000);
 });

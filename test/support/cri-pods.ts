@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerdDaemon } from './containerd-daemon.ts';
 import { vmContainerdConfig } from './containerd-vm-config.ts';
 import { repoPath } from './repo.ts';
 import { runCommand, type CommandResult } from './run-command.ts';
@@ -20,6 +19,12 @@ export function criConfig(extra = '') {
       'disable_apparmor = true',
       `disable_apparmor = true\n  sandbox_image = "${PAUSE_IMAGE}"`,
     ) + extra;
+}
+
+/** The containerd a test talks CRI to: a private daemon or a supervised node's. */
+export interface CriEndpoint {
+  address: string;
+  logTail(lines?: number): string;
 }
 
 export interface ExitedContainer {
@@ -71,9 +76,13 @@ export class CriPods {
   }
 
   /** Imports the pause and hello images into the daemon's k8s.io namespace. */
-  async importImages(d: ContainerdDaemon): Promise<void> {
+  async importImages(d: CriEndpoint): Promise<void> {
     for (const archive of this.#archives) {
-      const r = await d.ctr(['images', 'import', archive], { namespace: 'k8s.io' });
+      const r = await runCommand(
+        'ctr',
+        ['--address', d.address, '--namespace', 'k8s.io', 'images', 'import', archive],
+        { timeoutMs: 120_000 },
+      );
       if (r.code !== 0) throw new Error(failure(`ctr images import ${archive}`, r, d));
     }
   }
@@ -94,7 +103,7 @@ export class CriPods {
     return file;
   }
 
-  crictl(d: ContainerdDaemon, args: string[]): Promise<CommandResult> {
+  crictl(d: CriEndpoint, args: string[]): Promise<CommandResult> {
     const endpoint = `unix://${d.address}`;
     return runCommand(
       this.#crictl,
@@ -113,7 +122,7 @@ export class CriPods {
     );
   }
 
-  async ok(d: ContainerdDaemon, args: string[]): Promise<string> {
+  async ok(d: CriEndpoint, args: string[]): Promise<string> {
     const r = await this.crictl(d, args);
     if (r.code !== 0) throw new Error(failure(`crictl ${args.join(' ')}`, r, d));
     return r.stdout.trim();
@@ -123,7 +132,7 @@ export class CriPods {
    * Runs the hello image in a new pod with `runtime` as the handler, waits for the container
    * to exit, returns its exit code and log, and removes the pod.
    */
-  runHello(d: ContainerdDaemon, runtime: string, pod: string): Promise<ExitedContainer> {
+  runHello(d: CriEndpoint, runtime: string, pod: string): Promise<ExitedContainer> {
     return this.#withHello(d, runtime, pod, async (container) => {
       await this.ok(d, ['start', container]);
       const status = await waitFor(
@@ -149,7 +158,7 @@ export class CriPods {
   }
 
   /** Like runHello for a container that must fail to start: returns crictl's error output. */
-  helloStartError(d: ContainerdDaemon, runtime: string, pod: string): Promise<string> {
+  helloStartError(d: CriEndpoint, runtime: string, pod: string): Promise<string> {
     return this.#withHello(d, runtime, pod, async (container) => {
       const r = await this.crictl(d, ['start', container]);
       if (r.code === 0) throw new Error(failure('crictl start (expected to fail)', r, d));
@@ -158,7 +167,7 @@ export class CriPods {
   }
 
   async #withHello<T>(
-    d: ContainerdDaemon,
+    d: CriEndpoint,
     runtime: string,
     pod: string,
     use: (container: string) => Promise<T>,
@@ -179,9 +188,9 @@ export class CriPods {
   }
 }
 
-export function failure(what: string, r: CommandResult, d: ContainerdDaemon): string {
+export function failure(what: string, r: CommandResult, d: CriEndpoint): string {
   return (
     `${what}: exit ${r.code}, signal ${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\n` +
-    `containerd log (${d.logPath}):\n${d.logTail(60)}`
+    `containerd log:\n${d.logTail(60)}`
   );
 }

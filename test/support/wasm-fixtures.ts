@@ -43,7 +43,10 @@ export function wasmHelloArchive(): Promise<string> {
   return fixture('e2e/wasm/build-hello-image.sh');
 }
 
-/** crun with its WasmEdge handler, from Debian trixie's packages (e2e/tools/build-crun-wasm.sh). */
-export function crunWasmPath(): Promise<string> {
+/**
+ * The crun-wasm bundle as the installer image ships it (e2e/tools/build-crun-wasm.sh): a
+ * directory with crun-wasm/ and manifest-entry.json.
+ */
+export function crunWasmBundle(): Promise<string> {
   return fixture('e2e/tools/build-crun-wasm.sh');
 }
