@@ -1,16 +1,25 @@
 // The installer image's shim stage: node scripts/fetch-shims.ts --arch amd64 --runtimes
-// wasmtime,spin --out /out/shims. Downloads and verifies what installer-image/versions.json pins.
+// wasmtime,spin --out /out/shims [--bundles DIR]. Downloads and verifies what
+// installer-image/versions.json pins, and takes bundled runtimes from DIR (built by earlier
+// image stages).
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { fetchShims } from '../src/packaging/fetch-shims.ts';
 import { ARCHES, loadShimVersions, type Arch } from '../src/packaging/shim-versions.ts';
 
 const { values } = parseArgs({
-  options: { arch: { type: 'string' }, runtimes: { type: 'string' }, out: { type: 'string' } },
+  options: {
+    arch: { type: 'string' },
+    runtimes: { type: 'string' },
+    out: { type: 'string' },
+    bundles: { type: 'string' },
+  },
 });
 const arch = values.arch as Arch;
 if (!ARCHES.includes(arch) || !values.runtimes || !values.out) {
-  console.error(`usage: fetch-shims.ts --arch ${ARCHES.join('|')} --runtimes a,b --out DIR`);
+  console.error(
+    `usage: fetch-shims.ts --arch ${ARCHES.join('|')} --runtimes a,b --out DIR [--bundles DIR]`,
+  );
   process.exit(2);
 }
 await mkdir(values.out, { recursive: true });
@@ -19,5 +28,6 @@ const manifest = await fetchShims({
   arch,
   runtimes: values.runtimes.split(','),
   outDir: values.out,
+  bundlesDir: values.bundles,
 });
 for (const r of manifest.runtimes) console.log(`${r.binary} ${r.version} sha256:${r.sha256}`);

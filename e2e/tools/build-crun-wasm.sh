@@ -8,8 +8,7 @@
 # .deb against the index. Prints the directory with crun-wasm/ and manifest-entry.json.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-CRUN=${CRUN_DEB_VERSION:-1.21-1}
-WASMEDGE=${WASMEDGE_DEB_VERSION:-0.14.1+dfsg-3.1}
+VERSIONS=$HERE/../../installer-image/versions.json
 SUITE=trixie
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 case "$(uname -m)" in
@@ -18,6 +17,10 @@ case "$(uname -m)" in
   *) log "no crun-wasm build for $(uname -m)"; exit 1 ;;
 esac
 bash "$HERE/ensure-packages.sh" patchelf gpgv debian-archive-keyring curl jq
+# The versions the image's crun-wasm stage installs: one source for both.
+CRUN=$(jq -r '.runtimes["crun-wasm"].version' "$VERSIONS")
+CRUN_SHA=$(jq -r --arg a "$ARCH" '.runtimes["crun-wasm"].artifacts[$a].sha256' "$VERSIONS")
+mapfile -t WITH < <(jq -r '.runtimes["crun-wasm"].bundle.debianPackages | to_entries[] | "\(.key)=\(.value)"' "$VERSIONS")
 
 fetch() { # URL SHA256 FILE
   [ -f "$3" ] && echo "$2  $3" | sha256sum -c --status && return 0
@@ -36,8 +39,9 @@ build() {
   sha=$(awk -v f="$index" '/^SHA256:/ {s=1; next} /^[^ ]/ {s=0} s && $3 == f {print $1}' "$out/InRelease")
   [ -n "$sha" ] || { log "InRelease lists no $index"; return 1; }
   fetch "$MIRROR/dists/$SUITE/$index" "$sha" "$out/Packages.xz"
-  python3 "$HERE/deb-closure.py" "$out/Packages.xz" "crun=$CRUN" "libwasmedge0=$WASMEDGE" \
-    > "$out/debs.txt"
+  python3 "$HERE/deb-closure.py" "$out/Packages.xz" "crun=$CRUN" "${WITH[@]}" > "$out/debs.txt"
+  awk '$1 == "crun" {print $4}' "$out/debs.txt" | grep -qx "$CRUN_SHA" \
+    || { log "crun $CRUN in the $SUITE index does not match the sha256 pinned in versions.json"; return 1; }
   log "crun-wasm: $(wc -l < "$out/debs.txt") packages from $SUITE"
   local pkg version file size
   while read -r pkg version file sha size; do
@@ -49,7 +53,8 @@ build() {
   rm -rf "$out/root"
 }
 
-key=$(cat "$0" "$HERE/deb-closure.py" "$HERE/../../installer-image/bundle-crun-wasm.sh" | sha256sum | cut -c1-12)
-name=crun-wasm-$CRUN-wasmedge-$WASMEDGE-$ARCH-$key
+key=$(cat "$0" "$HERE/deb-closure.py" "$HERE/../../installer-image/bundle-crun-wasm.sh" \
+  <(jq '.runtimes["crun-wasm"]' "$VERSIONS") | sha256sum | cut -c1-12)
+name=crun-wasm-$CRUN-$ARCH-$key
 dir=$(cached_build "$name" build)
 echo "$dir"

@@ -36,21 +36,21 @@ const Bundle = z.object({
   relocate: z.array(RelativePath).default([]),
 });
 
+export const ShippedRuntimeSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  binary: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  sha256: Sha256,
+  bundle: Bundle.optional(),
+});
+
 export const ShimsManifestSchema = z.object({
   schema: z.literal(SHIMS_MANIFEST_SCHEMA),
-  runtimes: z.array(
-    z.object({
-      name: z.string(),
-      version: z.string(),
-      binary: z.string().regex(/^[A-Za-z0-9._-]+$/),
-      sha256: Sha256,
-      bundle: Bundle.optional(),
-    }),
-  ),
+  runtimes: z.array(ShippedRuntimeSchema),
 });
 
 export type ShimsManifest = z.infer<typeof ShimsManifestSchema>;
-export type ShippedRuntime = ShimsManifest['runtimes'][number];
+export type ShippedRuntime = z.infer<typeof ShippedRuntimeSchema>;
 export type ShippedBundle = z.infer<typeof Bundle>;
 
 /** The listing whose sha256 names a bundle: one sha256sum line per file. */

@@ -121,25 +121,74 @@ describe('fetchShims', () => {
     expect(fetched).toBe(false);
   });
 
-  it('refuses a runtime that needs a source build, and unknown runtimes', async () => {
-    const v = versions(sha256(archive), { unshipped: 'no upstream binary' });
+  it('refuses unknown runtimes', async () => {
     await expect(
       fetchShims({
-        versions: v,
-        arch: 'amd64',
-        runtimes: ['wasmtime'],
-        outDir: work,
-        fetch: served,
-      }),
-    ).rejects.toThrow('wasmtime: no upstream binary');
-    await expect(
-      fetchShims({
-        versions: v,
+        versions: versions(sha256(archive)),
         arch: 'amd64',
         runtimes: ['wasmtim'],
         outDir: work,
         fetch: served,
       }),
     ).rejects.toThrow(/unknown runtime "wasmtim"/);
+  });
+});
+
+describe('fetchShims with a bundled runtime', () => {
+  const LIB = 'the library';
+  const bundled = (entryVersion = '9.9.9') => {
+    const v = versions(sha256(archive), {
+      bundle: { how: 'built by a stage', debianPackages: {} },
+    });
+    return { v, entry: bundleEntry(entryVersion) };
+  };
+  /** What installer-image/bundle-crun-wasm.sh leaves in <bundles>/<runtime>/. */
+  const bundleEntry = (version: string) => ({
+    name: 'wasmtime',
+    version,
+    binary: 'containerd-shim-wasmtime-v1',
+    sha256: sha256(`${sha256(LIB)}  lib/libx.so\n`),
+    bundle: {
+      dir: 'wasmtime-bundle',
+      placeholder: `/root${'_'.repeat(64)}`,
+      files: [{ path: 'lib/libx.so', sha256: sha256(LIB), mode: 0o644 }],
+      relocate: [],
+    },
+  });
+  const stage = async (entry: object, lib = LIB) => {
+    const dir = path.join(work, 'bundles/wasmtime');
+    await mkdir(path.join(dir, 'wasmtime-bundle/lib'), { recursive: true });
+    await writeFile(path.join(dir, 'wasmtime-bundle/lib/libx.so'), lib);
+    await writeFile(path.join(dir, 'manifest-entry.json'), JSON.stringify(entry));
+    return path.join(work, 'bundles');
+  };
+  const run = (v: ShimVersions, bundlesDir?: string) =>
+    fetchShims({
+      versions: v,
+      arch: 'amd64',
+      runtimes: ['wasmtime'],
+      outDir: path.join(work, 'out'),
+      bundlesDir,
+      fetch: (async () => {
+        throw new Error('a bundle is not downloaded');
+      }) as typeof fetch,
+    });
+
+  it('copies the bundle an image stage built and lists its entry in the manifest', async () => {
+    const { v, entry } = bundled();
+    const manifest = await run(v, await stage(entry));
+    expect(manifest.runtimes).toEqual([entry]);
+    expect(await readFile(path.join(work, 'out/wasmtime-bundle/lib/libx.so'), 'utf8')).toBe(LIB);
+  });
+
+  it('refuses without the stage output, with another version, or with a changed file', async () => {
+    const { v, entry } = bundled();
+    await expect(run(v)).rejects.toThrow('built into a bundle by an image stage');
+    await expect(run(v, await stage(bundleEntry('1.0.0')))).rejects.toThrow(
+      'is wasmtime 1.0.0, the versions file pins wasmtime 9.9.9',
+    );
+    await expect(run(v, await stage(entry, 'another library'))).rejects.toThrow(
+      `wasmtime: lib/libx.so has sha256 ${sha256('another library')}, listed ${sha256(LIB)}`,
+    );
   });
 });

@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { resolveRuntimes } from '../catalog/runtimes.ts';
+import { sha256File } from '../installer/host-fs.ts';
 import {
   SHIMS_MANIFEST_SCHEMA,
   ShimsManifestSchema,
+  ShippedRuntimeSchema,
   type ShimsManifest,
+  type ShippedRuntime,
 } from '../installer/shims-manifest.ts';
 import type { Arch, ShimVersions } from './shim-versions.ts';
 
@@ -20,6 +23,11 @@ export interface FetchShimsOptions {
   runtimes: readonly string[];
   /** Receives the binaries and manifest.json: the installer's --shims-dir. */
   outDir: string;
+  /**
+   * Bundles built by earlier image stages, one directory per runtime name holding
+   * manifest-entry.json and the bundle's directory (installer-image/bundle-crun-wasm.sh).
+   */
+  bundlesDir?: string;
   fetch?: typeof globalThis.fetch;
 }
 
@@ -36,7 +44,10 @@ export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest
   for (const runtime of resolveRuntimes(opts.runtimes)) {
     const entry = opts.versions.runtimes[runtime.name];
     if (!entry) throw new Error(`${runtime.name}: no entry in the versions file`);
-    if (entry.unshipped) throw new Error(`${runtime.name}: ${entry.unshipped}`);
+    if (entry.bundle) {
+      manifest.runtimes.push(await takeBundle(runtime.name, entry.version, opts));
+      continue;
+    }
     const artifact = entry.artifacts[opts.arch];
     if (!artifact.sha256) {
       throw new Error(
@@ -68,6 +79,35 @@ export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest
   const checked = ShimsManifestSchema.parse(manifest);
   await writeFile(path.join(opts.outDir, 'manifest.json'), `${JSON.stringify(checked, null, 2)}\n`);
   return checked;
+}
+
+/** Checks a bundle an earlier stage built and copies it into the shims dir. */
+async function takeBundle(
+  name: string,
+  version: string,
+  opts: FetchShimsOptions,
+): Promise<ShippedRuntime> {
+  if (!opts.bundlesDir)
+    throw new Error(
+      `${name} is built into a bundle by an image stage; pass its output as bundlesDir`,
+    );
+  const dir = path.join(opts.bundlesDir, name);
+  const entry = ShippedRuntimeSchema.parse(
+    JSON.parse(await readFile(path.join(dir, 'manifest-entry.json'), 'utf8')),
+  );
+  if (entry.name !== name || entry.version !== version || !entry.bundle) {
+    throw new Error(
+      `${dir}/manifest-entry.json is ${entry.bundle ? '' : 'not a bundle of '}${entry.name} ${entry.version}, the versions file pins ${name} ${version}`,
+    );
+  }
+  const target = path.join(opts.outDir, entry.bundle.dir);
+  await cp(path.join(dir, entry.bundle.dir), target, { recursive: true, dereference: true });
+  for (const f of entry.bundle.files) {
+    const got = await sha256File(path.join(target, f.path));
+    if (got !== f.sha256)
+      throw new Error(`${name}: ${f.path} has sha256 ${got}, listed ${f.sha256}`);
+  }
+  return entry;
 }
 
 /** Unpacks a .tar.gz and finds the one file named `name` anywhere in it. */

@@ -38,8 +38,17 @@ export type Artifact = z.infer<typeof Artifact>;
 const RuntimeVersions = z.strictObject({
   version: z.string().min(1),
   release: z.url({ protocol: /^https$/ }),
-  /** Set while the image cannot ship this runtime: why, and what shipping it would take. */
-  unshipped: z.string().min(1).optional(),
+  /**
+   * Set when the image builds this runtime into a bundle (a binary with its libraries, see
+   * src/installer/shims-manifest.ts) rather than downloading a release: the artifacts are then
+   * the pinned main package, and `debianPackages` the other packages installed with it.
+   */
+  bundle: z
+    .strictObject({
+      how: z.string().min(1),
+      debianPackages: z.record(z.string(), z.string().min(1)),
+    })
+    .optional(),
   artifacts: z.strictObject({ amd64: Artifact, arm64: Artifact }),
 });
 export type RuntimeVersions = z.infer<typeof RuntimeVersions>;
