@@ -38,3 +38,20 @@ export async function listHostProcesses(procRoot = '/proc'): Promise<HostProcess
   const procs = await Promise.all(pids.map((pid) => readProcess(procRoot, pid)));
   return procs.filter((p): p is HostProcess => p !== undefined && p.args.length > 0);
 }
+
+/**
+ * A file as process `pid` sees it, through its mount namespace (/proc/PID/root): what crun
+ * started by that containerd will see, which need not be what the host's own mounts show.
+ */
+export async function readAsSeenBy(
+  pid: number,
+  path: string,
+  procRoot = '/proc',
+): Promise<string | undefined> {
+  try {
+    return await readFile(`${procRoot}/${pid}/root${path}`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}

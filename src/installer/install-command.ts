@@ -16,6 +16,7 @@ import {
   type NodeOptions,
 } from './node-operation.ts';
 import { INSTALL_REPORT_SCHEMA, type InstallReport, type RuntimeReport } from './report.ts';
+import { crunCgroupRefusal } from './crun-cgroups.ts';
 import { copyShims, planShims, pruneShims } from './shim-install.ts';
 import {
   copyShimsToPath,
@@ -48,6 +49,12 @@ function outcomeOf(ctx: NodeContext, applied: { changed: boolean; restarted: boo
 async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome> {
   const ctx = await inspectNode(opts, deps);
   const shims = await planShims(opts.runtimes, opts);
+  if (opts.runtimes.some((r) => r.launch === 'runc-binary')) {
+    const refusal = crunCgroupRefusal(
+      await deps.readAsSeenBy(ctx.inst.pid, '/sys/fs/cgroup/unified/cgroup.controllers'),
+    );
+    if (refusal) throw new InstallError('cgroups-unsupported', refusal);
+  }
   const files = await currentFiles(ctx, deps);
   const legacy = legacyShimCri(await containerdVersion(ctx.inst, deps.exec));
   const change = await planInstall(

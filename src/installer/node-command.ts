@@ -7,7 +7,7 @@ import { UsageError, type CliIo } from './cli-io.ts';
 import { DEFAULT_BIN_DIR } from './config-command.ts';
 import { hostExec } from './host-exec.ts';
 import { nodeHostFs } from './host-fs.ts';
-import { listHostProcesses } from './host-processes.ts';
+import { listHostProcesses, readAsSeenBy } from './host-processes.ts';
 import { findContainerds } from './node-operation.ts';
 import {
   runOperation,
@@ -85,6 +85,7 @@ export async function nodeCommand(
       fs,
       exec: hostExec(hostRoot),
       processes: () => listHostProcesses(),
+      readAsSeenBy: (pid, path) => readAsSeenBy(pid, path),
       containerds: async () => findContainerds(fs, await listHostProcesses()),
       criStatus: (address) => criStatus(fs.local(address), 10_000),
       sleep: (ms) => sleep(ms),

@@ -34,6 +34,8 @@ export interface NodeDeps extends RestartDeps {
   fs: HostFs;
   exec: HostExec;
   processes: () => Promise<HostProcess[]>;
+  /** A file as a process sees it (host-processes.ts readAsSeenBy). */
+  readAsSeenBy: (pid: number, path: string) => Promise<string | undefined>;
   log: Logger;
 }
 

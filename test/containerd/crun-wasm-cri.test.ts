@@ -6,7 +6,14 @@
 // when the OCI spec carries the module.wasm.image/variant annotation; pods carry it, and
 // containerd copies a pod annotation into the spec only if the entry's pod_annotations allows it.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { SHIMS_MANIFEST_SCHEMA } from '../../src/installer/shims-manifest.ts';
 import { CriPods, type CriEndpoint } from '../support/cri-pods.ts';
@@ -22,6 +29,11 @@ import {
   WASM_HELLO_GREETING,
   crunWasmBundle,
 } from '../support/wasm-fixtures.ts';
+
+// This VM type has hugetlb in its v2 hierarchy; a CI machine of another kind may not.
+const HYBRID_CONTROLLERS = existsSync('/sys/fs/cgroup/unified/cgroup.controllers')
+  ? readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim()
+  : '';
 
 const VARIANT = { 'module.wasm.image/variant': 'compat-smart' };
 const NOT_EXECUTABLE = 'the path `/hello.wasm` exists but it is not executable';
@@ -73,29 +85,38 @@ describe('crun-wasm installed by the installer on containerd 1.6, run through CR
   }, 60_000);
   afterAll(() => pods?.remove());
 
-  /** A node with crun-wasm installed; `edit` changes the config afterwards, as an admin might. */
-  async function installed(edit?: (config: string) => string) {
-    const cri = pods!;
+  async function startNode(hideCgroup2: boolean) {
     node = await startSupervisedNode({
-      containerdBin: containerdWithoutCgroup2(join(cri.work, 'containerd-bin')),
+      containerdBin: hideCgroup2
+        ? containerdWithoutCgroup2(join(pods!.work, 'containerd-bin'))
+        : undefined,
       config: (dir) =>
         nodeConfig(dir).replace(
           'disable_apparmor = true',
           'disable_apparmor = true\n  sandbox_image = "localhost/pause:local"',
         ),
     });
-    const run = await runInstaller(node, ['install', '--runtimes', 'crun-wasm'], {
+    return node;
+  }
+
+  const install = (n: SupervisedNode) =>
+    runInstaller(n, ['install', '--runtimes', 'crun-wasm'], {
       shimsDir,
-      terminationLog: join(node.dir, 'termination-log'),
+      terminationLog: join(n.dir, 'termination-log'),
     });
+
+  /** A node with crun-wasm installed; `edit` changes the config afterwards, as an admin might. */
+  async function installed(edit?: (config: string) => string) {
+    const cri = pods!;
+    const run = await install(await startNode(true));
     expect(run.report).toMatchObject({ ok: true, changed: true, restarted: true });
     const [runtime] = run.report.runtimes;
     expect(runtime).toMatchObject({ name: 'crun-wasm', verified: true });
     if (edit) {
-      writeFileSync(node.configPath, edit(readFileSync(node.configPath, 'utf8')));
-      await runCommand(node.restartCommand, [], { timeoutMs: 60_000 });
+      writeFileSync(node!.configPath, edit(readFileSync(node!.configPath, 'utf8')));
+      await runCommand(node!.restartCommand, [], { timeoutMs: 60_000 });
     }
-    const d: CriEndpoint = { address: node.socket, logTail: node.logTail };
+    const d: CriEndpoint = { address: node!.socket, logTail: node!.logTail };
     await cri.importImages(d);
     return { d, cri, crun: runtime!.path as string };
   }
@@ -122,4 +143,20 @@ describe('crun-wasm installed by the installer on containerd 1.6, run through CR
       NOT_EXECUTABLE,
     );
   }, 240_000);
+
+  (HYBRID_CONTROLLERS ? test : test.skip)(
+    'on a hybrid cgroup host with v2 controllers, crun-wasm is refused before the node changes',
+    async () => {
+      const n = await startNode(false);
+      const before = readFileSync(n.configPath, 'utf8');
+      const run = await install(n);
+      expect(run.code).not.toBe(0);
+      expect(run.report).toMatchObject({ ok: false, changed: false, restarted: false });
+      expect(run.report.error).toMatchObject({ code: 'cgroups-unsupported' });
+      expect(run.report.error?.message).toContain(`has controllers (${HYBRID_CONTROLLERS})`);
+      expect(readFileSync(n.configPath, 'utf8')).toBe(before);
+      expect(existsSync(n.binDir)).toBe(false);
+    },
+    120_000,
+  );
 });
