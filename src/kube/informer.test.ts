@@ -3,7 +3,13 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeClock, flush } from '../operator/testing/fake-clock.ts';
-import { ResilientInformer, type Lifecycle } from './informer.ts';
+import {
+  listAllPages,
+  ResilientInformer,
+  type Lifecycle,
+  type ListChunk,
+  type ListPage,
+} from './informer.ts';
 import { nodeViewOf, type NodeView } from './views.ts';
 import type { V1Node } from '@kubernetes/client-node';
 
@@ -125,5 +131,30 @@ describe('ResilientInformer', () => {
     await flush();
     expect(events.at(-1)).toBe('stopped');
     expect(events.filter((e) => e === 'restarting')).toHaveLength(1);
+  });
+});
+
+describe('listAllPages', () => {
+  it('follows continue tokens, slims each page, and keeps the snapshot resourceVersion', async () => {
+    const pages: Record<string, ListChunk> = {
+      '': { items: [{ n: 1 }, { n: 2 }], metadata: { resourceVersion: '7', _continue: 'a' } },
+      a: { items: [{ n: 3 }, { n: 4 }], metadata: { resourceVersion: '7', _continue: 'b' } },
+      b: { items: null, metadata: { resourceVersion: '7', _continue: '' } },
+    };
+    const asked: ListPage[] = [];
+    const result = await listAllPages(
+      async (page) => {
+        asked.push(page);
+        return pages[page._continue ?? ''] as ListChunk;
+      },
+      (raw) => (raw as { n: number }).n * 10,
+      2,
+    );
+    expect(result).toEqual({ items: [10, 20, 30, 40], metadata: { resourceVersion: '7' } });
+    expect(asked).toEqual([
+      { limit: 2 },
+      { limit: 2, _continue: 'a' },
+      { limit: 2, _continue: 'b' },
+    ]);
   });
 });

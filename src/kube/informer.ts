@@ -22,6 +22,42 @@ function withAccept(kc: KubeConfig, accept: string): KubeConfig {
   return view;
 }
 
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
+export interface ListChunk {
+  // An empty PartialObjectMetadataList comes back with `items: null`.
+  items: unknown[] | null;
+  metadata?: { resourceVersion?: string; _continue?: string };
+}
+
+/**
+ * Objects per list request. A single list of thousands of Nodes (10 KB of JSON each, more as
+ * client-node objects) is held whole in memory before it is slimmed; pages bound that to one
+ * page, and the apiserver serves all pages from one snapshot.
+ */
+export const LIST_PAGE_SIZE = 500;
+
+/** Every page of a list, each slimmed as it arrives; the snapshot's resourceVersion. */
+export async function listAllPages<T>(
+  list: (page: ListPage) => Promise<ListChunk>,
+  slim: (raw: unknown) => T,
+  limit = LIST_PAGE_SIZE,
+): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
+  const items: T[] = [];
+  let resourceVersion: string | undefined;
+  let next: string | undefined;
+  do {
+    const chunk = await list({ limit, ...(next ? { _continue: next } : {}) });
+    for (const raw of chunk.items ?? []) items.push(slim(raw));
+    resourceVersion = chunk.metadata?.resourceVersion;
+    next = chunk.metadata?._continue || undefined;
+  } while (next);
+  return { items, metadata: { resourceVersion } };
+}
+
 export type Lifecycle = 'connected' | 'synced' | 'error' | 'restarting' | 'stopped';
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -30,8 +66,11 @@ export interface InformerOptions<T extends KubernetesObject> {
   kc: KubeConfig;
   /** Collection path, e.g. /api/v1/nodes or /apis/batch/v1/namespaces/x/jobs. */
   path: string;
-  /** One list call (the informer adds no selector to it: pass it here and in labelSelector). */
-  list: () => Promise<{ items: unknown[] | null; metadata?: { resourceVersion?: string } }>;
+  /**
+   * One page of the list (the informer adds no selector to it: pass it here and in
+   * labelSelector). The informer pages through the whole list, LIST_PAGE_SIZE at a time.
+   */
+  list: (page: ListPage) => Promise<ListChunk>;
   labelSelector?: string;
   /** Accept header of the watch, e.g. to receive PartialObjectMetadata (pass the list's in `list`). */
   watchAccept?: string;
@@ -90,11 +129,8 @@ export class ResilientInformer<T extends KubernetesObject> {
           done,
         ),
     } as unknown as Watch;
-    const list = async () => {
-      const result = await options.list();
-      // An empty PartialObjectMetadataList comes back with `items: null`.
-      return { ...result, items: (result.items ?? []).map(slim) } as KubernetesListObject<T>;
-    };
+    const list = async () =>
+      (await listAllPages(options.list, slim)) as unknown as KubernetesListObject<T>;
     const timeoutSeconds = Math.max(
       1,
       Math.round((options.watchTimeoutMs / 1000) * (0.9 + Math.random() * 0.2)),

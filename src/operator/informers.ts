@@ -13,7 +13,7 @@ import type { Config } from './config.ts';
 import { JOB_SELECTOR } from './job-builder.ts';
 
 /** Media types of a metadata-only list and watch (what client-go's metadata informer sends). */
-const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 export interface InformerHandlers<T> {
@@ -48,8 +48,10 @@ export function nodeInformer(
     resource: 'nodes',
     path: '/api/v1/nodes',
     // nodeViewOf reads metadata only, so a PartialObjectMetadata passes for a V1Node.
-    list: () =>
-      metadataOnly ? core.listNode({}, setHeaderOptions('Accept', METADATA_LIST)) : core.listNode(),
+    list: (page) =>
+      metadataOnly
+        ? core.listNode(page, setHeaderOptions('Accept', METADATA_LIST))
+        : core.listNode(page),
     watchAccept: metadataOnly ? METADATA_WATCH : undefined,
     slim: (raw) => nodeViewOf(raw as V1Node, config.optIn.annotation),
     resyncMs: config.watch.resync,
@@ -69,8 +71,12 @@ export function jobInformer(
     ...handlers,
     resource: 'jobs',
     path: `/apis/batch/v1/namespaces/${config.namespace}/jobs`,
-    list: () =>
-      batch.listNamespacedJob({ namespace: config.namespace, labelSelector: JOB_SELECTOR }),
+    list: (page) =>
+      batch.listNamespacedJob({
+        namespace: config.namespace,
+        labelSelector: JOB_SELECTOR,
+        ...page,
+      }),
     labelSelector: JOB_SELECTOR,
     slim: (raw) => jobViewOf(raw as V1Job),
     resyncMs: 0,
