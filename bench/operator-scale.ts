@@ -181,7 +181,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const result: ScaleResult = {
       nodes: o.nodes,
       maxConcurrentInstalls: o.maxConcurrentInstalls,
-      nodeMetadataOnly: o.nodeMetadataOnly ?? false,
+      nodeMetadataOnly: o.nodeMetadataOnly ?? true,
       convergeSeconds,
       startRssMiB,
       peakRssMiB: usage.peakRssMiB,

@@ -122,7 +122,7 @@ export const ConfigSchema = z.object({
        * List and watch Nodes as PartialObjectMetadata: the operator reads only metadata, and a
        * full Node (status.images, conditions) is many times larger. See docs/benchmarks.md.
        */
-      nodeMetadataOnly: z.boolean().default(false),
+      nodeMetadataOnly: z.boolean().default(true),
     })
     .prefault({}),
   queue: z

@@ -82,8 +82,8 @@ describe('install (the test acts as kubelet and Job controller through the statu
     ).toBe(true);
   }, 60_000);
 
-  it('with watch.nodeMetadataOnly (PartialObjectMetadata list and watch) a node installs the same way', async () => {
-    await bed.startOperator({ watch: { nodeMetadataOnly: true } });
+  it('with watch.nodeMetadataOnly off (whole Node objects listed and watched) a node installs the same way', async () => {
+    await bed.startOperator({ watch: { nodeMetadataOnly: false } });
     await createNode(bed.c, 'node-meta', { annotations: { 'wasm-node': 'true' } });
     const job = await waitForActiveJob(bed.c, 'node-meta');
     await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
