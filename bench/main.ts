@@ -9,7 +9,7 @@ import { runScale } from './operator-scale.ts';
 import { renderMarkdown, type Results } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--nodes 100,1000] [--steady-seconds 60] [--latency-samples 50]
-  [--installer-samples 3] [--watch-compare]
+  [--installer-samples 3] [--watch-compare] [--memory-limit MiB]
 Measured figures are merged into docs/benchmarks.json (by node count) and docs/benchmarks.md is
 rendered from all of them, so a run with --nodes 1000 keeps an earlier 5000-node run.`;
 
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'latency-samples': { type: 'string', default: '50' },
     'installer-samples': { type: 'string', default: '3' },
     'watch-compare': { type: 'boolean', default: false },
+    'memory-limit': { type: 'string', default: '0' },
     help: { type: 'boolean' },
   },
 });
@@ -39,6 +40,7 @@ const sizes = values.nodes
   .map((n) => int('nodes', n));
 const steadySeconds = int('steady-seconds', values['steady-seconds']);
 const latencySamples = int('latency-samples', values['latency-samples']);
+const memoryLimit = int('memory-limit', values['memory-limit']);
 const installerSamples = int('installer-samples', values['installer-samples']);
 
 const jsonPath = repoPath('docs/benchmarks.json');
@@ -85,12 +87,25 @@ for (const nodes of sizes) {
       log,
     });
   }
+  let limited;
+  if (memoryLimit > 0) {
+    log(`operator scale, ${nodes} nodes, operator memory limited to ${memoryLimit} MiB`);
+    limited = await runScale({
+      nodes,
+      maxConcurrentInstalls: '100%',
+      memoryLimitMiB: memoryLimit,
+      steadySeconds: 0,
+      latencySamples: 0,
+      log,
+    });
+  }
   results.scale[String(nodes)] = {
     date,
     machine,
     unlimited,
     tenPercent,
     ...(fullWatch ? { fullWatch } : {}),
+    ...(limited ? { limited } : {}),
   };
   await save();
 }

@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { freePorts } from '../test/support/ports.ts';
@@ -40,6 +47,8 @@ export interface OperatorProcess {
   usage(): ProcessUsage;
   /** The operator's own wasm_node_operator_api_requests_total samples. */
   apiRequests(): Promise<Sample[]>;
+  /** Times the kernel's OOM killer fired in its memory cgroup (0 without a limit). */
+  oomKills(): number;
   stop(): Promise<void>;
 }
 
@@ -51,6 +60,8 @@ export async function startOperatorProcess(opts: {
   workDir: string;
   kubeconfigPath: string;
   config: Record<string, unknown>;
+  /** Runs the operator in a memory cgroup with this limit, as a container limit would. */
+  memoryLimitMiB?: number;
 }): Promise<OperatorProcess> {
   const [port] = (await freePorts(1)) as [number];
   const configPath = path.join(opts.workDir, 'operator-config.json');
@@ -61,19 +72,23 @@ export async function startOperatorProcess(opts: {
   );
   const logPath = path.join(opts.workDir, 'operator.log');
   const log = createWriteStream(logPath);
-  const child: ChildProcess = spawn(
+  const cgroup = opts.memoryLimitMiB ? memoryCgroup(opts.memoryLimitMiB) : undefined;
+  const command = [
     process.execPath,
-    [
-      repoPath('src/operator/main.ts'),
-      '--config',
-      configPath,
-      '--kubeconfig',
-      opts.kubeconfigPath,
-      '--identity',
-      'bench',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    repoPath('src/operator/main.ts'),
+    '--config',
+    configPath,
+    '--kubeconfig',
+    opts.kubeconfigPath,
+    '--identity',
+    'bench',
+  ];
+  // The shell joins the cgroup and then becomes the operator, so its pid is the operator's.
+  const child: ChildProcess = cgroup
+    ? spawn('sh', ['-c', `echo $$ > ${cgroup.procs} && exec "$0" "$@"`, ...command], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -97,10 +112,12 @@ export async function startOperatorProcess(opts: {
       const text = await (await fetch(`${base}/metrics`)).text();
       return parsePrometheus(text, 'wasm_node_operator_api_requests_total');
     },
+    oomKills: () => cgroup?.oomKills() ?? 0,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       log.end();
+      cgroup?.remove();
     },
   };
 }
@@ -108,4 +125,30 @@ export async function startOperatorProcess(opts: {
 /** Requests by verb from a set of counter samples. */
 export function requestsByVerb(samples: Sample[]): Map<string, number> {
   return sumBy(samples, (s) => s.labels.verb ?? '');
+}
+
+/** A fresh memory cgroup (v2, or v1's memory controller) with a hard limit, swap included. */
+function memoryCgroup(limitMiB: number) {
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const dir = v2
+    ? `/sys/fs/cgroup/wasm-node-bench-${process.pid}`
+    : `/sys/fs/cgroup/memory/wasm-node-bench-${process.pid}`;
+  mkdirSync(dir, { recursive: true });
+  const bytes = String(limitMiB * 1024 * 1024);
+  if (v2) {
+    writeFileSync(`${dir}/memory.max`, bytes);
+    writeFileSync(`${dir}/memory.swap.max`, '0');
+  } else {
+    writeFileSync(`${dir}/memory.limit_in_bytes`, bytes);
+    if (existsSync(`${dir}/memory.memsw.limit_in_bytes`))
+      writeFileSync(`${dir}/memory.memsw.limit_in_bytes`, bytes);
+  }
+  return {
+    procs: `${dir}/cgroup.procs`,
+    oomKills: () => {
+      const file = v2 ? `${dir}/memory.events` : `${dir}/memory.oom_control`;
+      return Number(/^oom_kill (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 0);
+    },
+    remove: () => rmdirSync(dir),
+  };
 }

@@ -26,6 +26,8 @@ export interface ScaleOptions {
   maxConcurrentInstalls: string;
   /** Watch Node metadata only (watch.nodeMetadataOnly) instead of full Node objects. */
   nodeMetadataOnly?: boolean;
+  /** Runs the operator under this memory limit, like the chart's resources.limits.memory. */
+  memoryLimitMiB?: number;
   /** 0 skips the steady-state window. */
   steadySeconds: number;
   /** 0 skips the reconcile latency samples. */
@@ -51,6 +53,9 @@ export interface ScaleResult {
   /** VmRSS when /readyz first answered: caches of all nodes loaded, nothing opted in. */
   startRssMiB: number;
   peakRssMiB: number;
+  memoryLimitMiB?: number;
+  /** OOM kills in the operator's memory cgroup while converging (with memoryLimitMiB). */
+  oomKills?: number;
   /** utime + stime from process start to convergence. */
   cpuSeconds: number;
   /** From process start to convergence (includes the initial list and watches). */
@@ -145,6 +150,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
           : { watch: { nodeMetadataOnly: o.nodeMetadataOnly } }),
         logLevel: 'info',
       },
+      memoryLimitMiB: o.memoryLimitMiB,
     });
     const running = op;
     const startRssMiB = op.usage().rssMiB;
@@ -187,6 +193,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       peakRssMiB: usage.peakRssMiB,
       cpuSeconds: usage.cpuSeconds,
       requests: requestsBetween(before, converged),
+      ...(o.memoryLimitMiB ? { memoryLimitMiB: o.memoryLimitMiB, oomKills: op.oomKills() } : {}),
     };
 
     if (o.steadySeconds > 0 || o.latencySamples > 0) {

@@ -14,6 +14,8 @@ export interface Results {
       tenPercent: ScaleResult;
       /** The same as `unlimited` with whole Node objects listed and watched. */
       fullWatch?: ScaleResult;
+      /** The same as `unlimited` with the operator in a memory cgroup (`--memory-limit`). */
+      limited?: ScaleResult;
     }
   >;
   installer?: { date: string; machine: string; samples: InstallerSample[] };
@@ -114,6 +116,14 @@ export function renderMarkdown(results: Results): string {
         (r) =>
           r.fullWatch
             ? `metadata ${fmt(r.unlimited.startRssMiB, 0)} / ${fmt(r.unlimited.peakRssMiB, 0)} / ${fmt(r.unlimited.cpuSeconds)}; whole ${fmt(r.fullWatch.startRssMiB, 0)} / ${fmt(r.fullWatch.peakRssMiB, 0)} / ${fmt(r.fullWatch.cpuSeconds)}`
+            : 'not run',
+      ),
+      row(
+        'Under a memory limit: limit / all ready (s) / peak RSS (MiB) / CPU (s) / OOM kills',
+        'The "unlimited" run with the operator in a memory cgroup of that size (swap included), as `resources.limits.memory` puts it in a container; the chart\'s default limit is 256 MiB. Node 24 sizes its heap from the cgroup limit.',
+        (r) =>
+          r.limited
+            ? `${r.limited.memoryLimitMiB} MiB / ${fmt(r.limited.convergeSeconds)} / ${fmt(r.limited.peakRssMiB, 0)} / ${fmt(r.limited.cpuSeconds)} / ${r.limited.oomKills}`
             : 'not run',
       ),
       row('Measured on', 'Date of the run and machine.', (r) => `${r.date}; ${r.machine}`),
