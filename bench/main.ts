@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { repoPath } from '../test/support/repo.ts';
 import { realisticNode } from './bench-cluster.ts';
 import { runInstallerCost } from './installer-cost.ts';
-import { runScale } from './operator-scale.ts';
+import { runScale, type ScaleResult } from './operator-scale.ts';
 import { renderMarkdown, type Results } from './report.ts';
 
 const USAGE = `usage: npm run bench -- [--nodes 100,1000] [--steady-seconds 60] [--latency-samples 50]
@@ -87,9 +87,10 @@ for (const nodes of sizes) {
       log,
     });
   }
-  let limited;
+  let limited: ScaleResult | { memoryLimitMiB: number; failed: string } | undefined;
   if (memoryLimit > 0) {
     log(`operator scale, ${nodes} nodes, operator memory limited to ${memoryLimit} MiB`);
+    // Not enough memory is a finding, not a bench failure: record it with the other figures.
     limited = await runScale({
       nodes,
       maxConcurrentInstalls: '100%',
@@ -97,7 +98,10 @@ for (const nodes of sizes) {
       steadySeconds: 0,
       latencySamples: 0,
       log,
-    });
+    }).catch((err: unknown) => ({
+      memoryLimitMiB: memoryLimit,
+      failed: (err as Error).message.split('\n')[0] ?? String(err),
+    }));
   }
   results.scale[String(nodes)] = {
     date,

@@ -173,7 +173,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
           running.usage();
           return undefined;
         } catch {
-          return 'the operator exited';
+          const kills = running.oomKills();
+          return `the operator exited${kills > 0 ? ` (OOM kills in its memory cgroup: ${kills})` : ''}`;
         }
       },
     });

@@ -15,7 +15,7 @@ export interface Results {
       /** The same as `unlimited` with whole Node objects listed and watched. */
       fullWatch?: ScaleResult;
       /** The same as `unlimited` with the operator in a memory cgroup (`--memory-limit`). */
-      limited?: ScaleResult;
+      limited?: ScaleResult | { memoryLimitMiB: number; failed: string };
     }
   >;
   installer?: { date: string; machine: string; samples: InstallerSample[] };
@@ -121,10 +121,12 @@ export function renderMarkdown(results: Results): string {
       row(
         'Under a memory limit: limit / all ready (s) / peak RSS (MiB) / CPU (s) / OOM kills',
         'The "unlimited" run with the operator in a memory cgroup of that size (swap included), as `resources.limits.memory` puts it in a container; the chart\'s default limit is 256 MiB. Node 24 sizes its heap from the cgroup limit.',
-        (r) =>
-          r.limited
-            ? `${r.limited.memoryLimitMiB} MiB / ${fmt(r.limited.convergeSeconds)} / ${fmt(r.limited.peakRssMiB, 0)} / ${fmt(r.limited.cpuSeconds)} / ${r.limited.oomKills}`
-            : 'not run',
+        (r) => {
+          const l = r.limited;
+          if (!l) return 'not run';
+          if ('failed' in l) return `${l.memoryLimitMiB} MiB: failed, ${l.failed}`;
+          return `${l.memoryLimitMiB} MiB / ${fmt(l.convergeSeconds)} / ${fmt(l.peakRssMiB, 0)} / ${fmt(l.cpuSeconds)} / ${l.oomKills}`;
+        },
       ),
       row('Measured on', 'Date of the run and machine.', (r) => `${r.date}; ${r.machine}`),
     ],
