@@ -8,7 +8,7 @@ import {
   waitForEventAnywhere,
 } from './support/cluster.ts';
 import { installReport } from './support/fake-kubelet.ts';
-import { metricValue } from './support/operator-harness.ts';
+import { metricValue, type RunningOperator } from './support/operator-harness.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';
 
 const bed = useOperatorTestbed();
@@ -41,6 +41,18 @@ async function finishUntilReady(count: number, what: string, timeoutMs: number):
       return (await readyNodes()) === count;
     },
     { timeoutMs, intervalMs: 100 },
+  );
+}
+
+/** Plays kubelet failing every installer Job until the operator reports the rollout paused. */
+async function failUntilPaused(op: RunningOperator): Promise<void> {
+  await waitFor(
+    'the rollout to pause',
+    async () => {
+      await finishActiveJobs(() => false);
+      return (await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')) === 1;
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
   );
 }
 
@@ -120,14 +132,7 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
       await createNode(bed.c, name, { annotations: { 'wasm-node': 'true' } });
 
     // Every install fails until the rollout pauses.
-    await waitFor(
-      'the rollout to pause',
-      async () => {
-        await finishActiveJobs(() => false);
-        return (await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')) === 1;
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    await failUntilPaused(op);
     // Jobs that started before the pause fail too; then every node is either failed or held back.
     const failedNodes = async () =>
       (await bed.c.core.listNode({ labelSelector: 'wasm-node.dev/status=failed' })).items.map(
@@ -170,14 +175,7 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
     for (let i = 0; i < 3; i++) {
       await createNode(bed.c, `config-${i}`, { annotations: { 'wasm-node': 'true' } });
     }
-    await waitFor(
-      'the rollout to pause',
-      async () => {
-        await finishActiveJobs(() => false);
-        return (await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')) === 1;
-      },
-      { timeoutMs: 30_000, intervalMs: 100 },
-    );
+    await failUntilPaused(op);
     await op.stop();
 
     // The chart rolls the Deployment when its ConfigMap changes: a new process, a new hash.
