@@ -173,6 +173,14 @@ async function resetNode(): Promise<void> {
   }
 }
 
+/** Runs the hello Wasm pod in the workloads namespace and checks it printed the greeting. */
+async function expectHelloRuns() {
+  const hello = await runHelloPod(d, { namespace: WORKLOADS, name: 'hello', timeoutMs: 120_000 });
+  expect(hello.logs).toContain(GREETING);
+  expect(hello.pod.status?.phase).toBe('Succeeded');
+  return hello;
+}
+
 /**
  * One scenario: it runs only if every earlier one passed (they build on each other), and a
  * failure prints the operator and installer logs, Events and the containerd log tail. The body
@@ -335,13 +343,7 @@ describe('wasm-node-operator on the local cluster', () => {
         scheduling: { nodeSelector: { [READY_LABEL]: READY } },
       });
 
-      const hello = await runHelloPod(d, {
-        namespace: WORKLOADS,
-        name: 'hello',
-        timeoutMs: 120_000,
-      });
-      expect(hello.logs).toContain(GREETING);
-      expect(hello.pod.status?.phase).toBe('Succeeded');
+      const hello = await expectHelloRuns();
       expect(hello.pod.spec?.nodeName).toBe(cluster.nodeName);
 
       const after = await d.core.readNamespacedPod({ name: 'linux', namespace: WORKLOADS });
@@ -431,13 +433,7 @@ describe('wasm-node-operator on the local cluster', () => {
         original.toString('utf8'),
       );
 
-      const hello = await runHelloPod(d, {
-        namespace: WORKLOADS,
-        name: 'hello',
-        timeoutMs: 120_000,
-      });
-      expect(hello.logs).toContain(GREETING);
-      expect(hello.pod.status?.phase).toBe('Succeeded');
+      await expectHelloRuns();
     },
   );
 
