@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { criStatus } from '../src/cri/runtime-status.ts';
-import type { InstallReport } from '../src/installer/report.ts';
+import type { InstallReport } from '../src/formats/install-report.ts';
 import { runInstaller, writeShimsDir } from '../test/support/installer-cli.ts';
 import { startSupervisedNode, type SupervisedNode } from '../test/support/supervised-node.ts';
 import { wasmShimPath } from '../test/support/wasm-fixtures.ts';

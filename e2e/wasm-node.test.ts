@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { splitManagedBlock } from '../src/containerd/managed-block.ts';
 import { criStatus, registeredHandlers } from '../src/cri/runtime-status.ts';
-import { parseInstallReport, type InstallReport } from '../src/installer/report.ts';
+import { parseInstallReport, type InstallReport } from '../src/formats/install-report.ts';
 import { ANNOTATIONS, LABELS, READY, STATUS } from '../src/operator/keys.ts';
 import { ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
 import { run } from '../test/support/run-command.ts';

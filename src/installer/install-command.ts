@@ -15,7 +15,11 @@ import {
   type NodeDeps,
   type NodeOptions,
 } from './node-operation.ts';
-import { INSTALL_REPORT_SCHEMA, type InstallReport, type RuntimeReport } from './report.ts';
+import {
+  INSTALL_REPORT_SCHEMA,
+  type InstallReport,
+  type RuntimeReport,
+} from '../formats/install-report.ts';
 import { crunCgroupRefusal } from './crun-cgroups.ts';
 import { copyShims, planShims, pruneShims } from './shim-install.ts';
 import {

@@ -7,7 +7,11 @@ import { resolveRuntimes } from '../catalog/runtimes.ts';
 import { nodeHostFs } from './host-fs.ts';
 import type { InstallError } from './install-error.ts';
 import { copyShims, planShims } from './shim-install.ts';
-import { bundleListing, SHIMS_MANIFEST_SCHEMA, type ShippedBundle } from './shims-manifest.ts';
+import {
+  bundleListing,
+  SHIMS_MANIFEST_SCHEMA,
+  type ShippedBundle,
+} from '../formats/shims-manifest.ts';
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const PLACEHOLDER = `/bundle-root${'_'.repeat(60)}`;

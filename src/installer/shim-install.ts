@@ -11,7 +11,7 @@ import {
   ShimsManifestSchema,
   type ShippedBundle,
   type ShippedRuntime,
-} from './shims-manifest.ts';
+} from '../formats/shims-manifest.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const CONTENT_DIR = /^[0-9a-f]{16}$/;

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { terminationMessage } from './install-command.ts';
-import { INSTALL_REPORT_SCHEMA, parseInstallReport, type InstallReport } from './report.ts';
+import {
+  INSTALL_REPORT_SCHEMA,
+  parseInstallReport,
+  type InstallReport,
+} from '../formats/install-report.ts';
 
 const report = (message: string): InstallReport => ({
   schema: INSTALL_REPORT_SCHEMA,

@@ -1,4 +1,4 @@
-import type { InstallReport } from '../installer/report.ts';
+import type { InstallReport } from '../formats/install-report.ts';
 import { jobFinishedAt, jobOperation, type JobView, type NodeView } from '../kube/views.ts';
 import { ANNOTATIONS, LABELS, READY, STATUS, runtimeLabel, type Operation } from './keys.ts';
 import { clearMarkersPatch, formatFailure, labelledRuntimes, readFailure } from './node-records.ts';

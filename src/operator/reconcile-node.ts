@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { parseInstallReport } from '../installer/report.ts';
+import { parseInstallReport } from '../formats/install-report.ts';
 import type { KubePort } from '../kube/kube-port.ts';
 import { jobFinishedAt, jobPhase, type JobView, type NodeView } from '../kube/views.ts';
 import type { Clock } from './clock.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { ShimsManifestSchema } from '../installer/shims-manifest.ts';
+import { ShimsManifestSchema } from '../formats/shims-manifest.ts';
 import { fetchShims } from './fetch-shims.ts';
 import type { ShimVersions } from './shim-versions.ts';
 

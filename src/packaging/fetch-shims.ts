@@ -12,7 +12,7 @@ import {
   ShippedRuntimeSchema,
   type ShimsManifest,
   type ShippedRuntime,
-} from '../installer/shims-manifest.ts';
+} from '../formats/shims-manifest.ts';
 import type { Arch, ShimVersions } from './shim-versions.ts';
 
 const exec = promisify(execFile);

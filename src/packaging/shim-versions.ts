@@ -40,7 +40,7 @@ const RuntimeVersions = z.strictObject({
   release: z.url({ protocol: /^https$/ }),
   /**
    * Set when the image builds this runtime into a bundle (a binary with its libraries, see
-   * src/installer/shims-manifest.ts) rather than downloading a release: the artifacts are then
+   * src/formats/shims-manifest.ts) rather than downloading a release: the artifacts are then
    * the pinned main package, and `debianPackages` the other packages installed with it.
    */
   bundle: z

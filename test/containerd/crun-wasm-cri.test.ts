@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { SHIMS_MANIFEST_SCHEMA } from '../../src/installer/shims-manifest.ts';
+import { SHIMS_MANIFEST_SCHEMA } from '../../src/formats/shims-manifest.ts';
 import { CriPods, type CriEndpoint } from '../support/cri-pods.ts';
 import { runInstaller } from '../support/installer-cli.ts';
 import { runCommand } from '../support/run-command.ts';

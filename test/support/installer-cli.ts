@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseInstallReport, type InstallReport } from '../../src/installer/report.ts';
+import { parseInstallReport, type InstallReport } from '../../src/formats/install-report.ts';
 import { repoPath } from './repo.ts';
 import { runCommand } from './run-command.ts';
 import type { SupervisedNode } from './supervised-node.ts';

@@ -1,6 +1,6 @@
 import type { JobView, NodeView } from '../../kube/views.ts';
 import { parseConfig, type Config, type ConfigInput } from '../config.ts';
-import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../installer/report.ts';
+import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../formats/install-report.ts';
 
 export function testConfig(overrides: ConfigInput = {}): Config {
   return parseConfig({ namespace: 'wasm-system', ...overrides });

@@ -1,5 +1,5 @@
 import { PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../../src/installer/report.ts';
+import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../../src/formats/install-report.ts';
 import { waitFor } from '../../support/wait.ts';
 import { NAMESPACE, type TestCluster } from './cluster.ts';
 
