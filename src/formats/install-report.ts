@@ -31,7 +31,25 @@ export const InstallReportSchema = z.object({
   restarted: z.boolean(),
   rolledBack: z.boolean().default(false),
   durationMs: z.number().int().nonnegative(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * The node's /proc/sys/kernel/random/boot_id when the report was written: the operator
+   * compares it with the Node's status.nodeInfo.bootID to notice a reboot (or re-image) since
+   * the last verification, after which the containerd config may have been regenerated.
+   */
+  bootId: z.string().optional(),
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      /**
+       * `refused`: the installer changed nothing because this node cannot take the runtimes
+       * as it is (immutable OS, no containerd, cgroups crun rejects, no known service
+       * manager…). Such nodes are `unsupported`, not failures: they do not spend the rollout's
+       * failure budget. `failed`: anything else.
+       */
+      kind: z.enum(['refused', 'failed']).default('failed'),
+    })
+    .optional(),
 });
 
 export type RuntimeReport = z.infer<typeof RuntimeReportSchema>;

@@ -175,7 +175,7 @@ export async function runOperation(
       restarted: err instanceof InstallError && err.rolledBack,
       rolledBack: err instanceof InstallError && err.rolledBack,
       durationMs: deps.now() - start,
-      error: { code, message: (err as Error).message },
+      error: { code, message: (err as Error).message, kind: 'failed' },
     };
   } finally {
     await release?.();

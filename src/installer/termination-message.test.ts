@@ -15,7 +15,7 @@ const report = (message: string): InstallReport => ({
   restarted: false,
   rolledBack: false,
   durationMs: 12,
-  error: { code: 'config-rejected', message },
+  error: { code: 'config-rejected', message, kind: 'failed' },
 });
 
 describe('termination message', () => {

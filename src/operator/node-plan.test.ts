@@ -155,7 +155,7 @@ describe('planNode: failure and retry', () => {
   const failedReport = report({
     ok: false,
     runtimes: [],
-    error: { code: 'RestartFailed', message: 'containerd did not come back' },
+    error: { code: 'RestartFailed', message: 'containerd did not come back', kind: 'failed' },
   });
   const recording = plan(node, { jobs: [job], outcomes: outcome({ report: failedReport }, job) });
   const failedNode = patched(node, recording);

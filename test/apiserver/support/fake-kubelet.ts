@@ -29,7 +29,9 @@ export function installReport(
     restarted: true,
     rolledBack: false,
     durationMs: 1500,
-    ...(opts.error ? { error: { code: 'InstallFailed', message: opts.error } } : {}),
+    ...(opts.error
+      ? { error: { code: 'InstallFailed', message: opts.error, kind: 'failed' as const } }
+      : {}),
   };
 }
 
