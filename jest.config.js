@@ -23,6 +23,10 @@ export default {
       displayName: 'containerd',
       testMatch: ['<rootDir>/test/containerd/**/*.test.ts'],
     },
+    // The Helm chart rendered and linted by a real helm: what each value renders into.
+    { ...common, displayName: 'chart', testMatch: ['<rootDir>/test/chart/**/*.test.ts'] },
+    // The test harness itself (control plane launcher and the like), against real binaries.
+    { ...common, displayName: 'harness', testMatch: ['<rootDir>/test/support/**/*.test.ts'] },
     // A real kube-apiserver + etcd (control-plane mode of the local cluster).
     {
       ...common,

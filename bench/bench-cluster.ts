@@ -13,7 +13,11 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import { LABELS } from '../src/operator/keys.ts';
-import { NAMESPACE, startCluster, type TestCluster } from '../test/apiserver/support/cluster.ts';
+import {
+  NAMESPACE,
+  startCluster,
+  type TestCluster,
+} from '../test/apiserver/support/test-cluster.ts';
 import { FakeKubelet, installReport } from '../test/apiserver/support/fake-kubelet.ts';
 import { mapLimit } from './pool.ts';
 import { parsePrometheus, type Sample } from './prometheus.ts';

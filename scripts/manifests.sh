@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Renders manifests/ from the Helm chart (npm run manifests): install.yaml is `helm template`
 # with the default values, in namespace wasm-node-system, plus the Namespace itself (Helm users
-# create it before the release; kubectl and GitOps users get it from here).
+# create it before the release; kubectl and GitOps users get it from here). First it writes
+# what is generated from the operator's config schema (scripts/generate-schema.ts).
 #   --check   render to a temp dir and fail if manifests/ differs (CI drift check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# values.schema.json and the docs' config table come from src/operator/config.ts; the unit
+# tier checks them (src/packaging/chart-values.test.ts), so --check leaves them alone.
+if [ "${1:-}" != --check ]; then node scripts/generate-schema.ts; fi
 HELM=$(bash e2e/tools/build-helm.sh)/helm
 out=manifests
 if [ "${1:-}" = --check ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi

@@ -21,7 +21,7 @@ npm run -s lint
 # Tiers that isolate themselves (temp dirs, free ports) run on two workers; the cluster tier
 # shares one node, so its files run one at a time, and the last step takes the cluster down
 # and checks that nothing is left on the host.
-npm run -s test:jest -- --ci "$@" --maxWorkers=2 --selectProjects unit containerd apiserver
+npm run -s test:jest -- --ci "$@" --maxWorkers=2 --selectProjects unit chart harness containerd apiserver
 npm run -s test:jest -- --ci "$@" --runInBand --selectProjects cluster
 WASM_NODE_E2E_TEARDOWN=1 npm run -s test:jest -- --ci --runInBand e2e/cluster/teardown.test.ts --selectProjects cluster
 echo "all tests passed in $((SECONDS - start))s" >&2

@@ -1,5 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
-import { OperatorError } from '../operator/errors.ts';
+import { ReconcileError } from '../controller/errors.ts';
 
 /** client-node's ApiException.body is the Status JSON as a string; pull out its message. */
 function statusMessage(body: unknown): string | undefined {
@@ -12,17 +12,17 @@ function statusMessage(body: unknown): string | undefined {
   }
 }
 
-/** Maps any client error to an OperatorError with a stable reason. */
-export function toOperatorError(err: unknown, action: string): OperatorError {
-  if (err instanceof OperatorError) return err;
+/** Maps any client error to a ReconcileError with a stable reason. */
+export function toReconcileError(err: unknown, action: string): ReconcileError {
+  if (err instanceof ReconcileError) return err;
   if (err instanceof ApiException) {
     const code = err.code;
     const reason = code === 409 ? 'Conflict' : code === 404 ? 'NotFound' : 'KubeApi';
     const message = statusMessage(err.body) ?? `HTTP ${code}`;
-    return new OperatorError(reason, `${action}: ${message}`, { status: code, cause: err });
+    return new ReconcileError(reason, `${action}: ${message}`, { status: code, cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new OperatorError('KubeApi', `${action}: ${message}`, { cause: err });
+  return new ReconcileError('KubeApi', `${action}: ${message}`, { cause: err });
 }
 
 /** Runs a call, mapping errors, and turning the listed HTTP statuses into `undefined`. */
@@ -34,7 +34,7 @@ export async function call<T>(
   try {
     return await fn();
   } catch (err) {
-    const mapped = toOperatorError(err, action);
+    const mapped = toReconcileError(err, action);
     if (mapped.status !== undefined && tolerate.includes(mapped.status)) return undefined;
     throw mapped;
   }

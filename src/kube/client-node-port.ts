@@ -8,7 +8,6 @@ import {
   type KubeConfig,
   type V1Lease,
 } from '@kubernetes/client-node';
-import { FIELD_MANAGER } from '../operator/keys.ts';
 import { call } from './api-errors.ts';
 import type { EventSpec, KubePort, MetadataPatch } from './kube-port.ts';
 
@@ -21,8 +20,16 @@ function eventName(objectName: string, now: number): string {
   return `${objectName.slice(0, 253 - suffix.length - 1)}.${suffix}`;
 }
 
+export interface PortIdentity {
+  /** Field manager of server-side applies, and the component Events are reported by. */
+  fieldManager: string;
+  /** This replica (Events' reportingInstance). */
+  reportingInstance: string;
+}
+
 /** KubePort over client-node 2.x generated clients. */
-export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubePort {
+export function clientNodePort(kc: KubeConfig, identity: PortIdentity): KubePort {
+  const { fieldManager, reportingInstance } = identity;
   const core = kc.makeApiClient(CoreV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const nodeApi = kc.makeApiClient(NodeV1Api);
@@ -78,8 +85,8 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
             type: event.type,
             reason: event.reason,
             message: event.message.slice(0, 1024),
-            source: { component: FIELD_MANAGER },
-            reportingComponent: FIELD_MANAGER,
+            source: { component: fieldManager },
+            reportingComponent: fieldManager,
             reportingInstance,
             firstTimestamp: now,
             lastTimestamp: now,
@@ -92,7 +99,7 @@ export function clientNodePort(kc: KubeConfig, reportingInstance: string): KubeP
       const name = runtimeClass.metadata?.name ?? '';
       await call(`apply runtimeclass ${name}`, () =>
         nodeApi.patchRuntimeClass(
-          { name, body: runtimeClass, fieldManager: FIELD_MANAGER, force: true },
+          { name, body: runtimeClass, fieldManager, force: true },
           APPLY_PATCH,
         ),
       );

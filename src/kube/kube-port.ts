@@ -1,4 +1,7 @@
-import type { V1Job, V1Lease, V1Pod, V1RuntimeClass } from '@kubernetes/client-node';
+import type { V1Job, V1Pod, V1RuntimeClass } from '@kubernetes/client-node';
+import type { Informer, InformerHandlers } from '../controller/informer.ts';
+import type { LeasePort } from '../controller/leader-elector.ts';
+import type { JobView, NodeView } from './views.ts';
 
 export interface MetadataPatch {
   labels?: Record<string, string | null>;
@@ -16,9 +19,9 @@ export interface EventSpec {
 /**
  * Every API call the operator makes, as a small interface: reconcilers and the elector depend
  * on it, tests can substitute it, and client-node details (patch content types, ApiException
- * bodies) stay in one file. Failures are OperatorErrors (reason Conflict/NotFound/KubeApi).
+ * bodies) stay in one file. Failures are ReconcileErrors (reason Conflict/NotFound/KubeApi).
  */
-export interface KubePort {
+export interface KubePort extends LeasePort {
   /** JSON merge patch of metadata only: nodes are shared with the kubelet and others. */
   patchNodeMetadata(name: string, patch: MetadataPatch): Promise<void>;
   /**
@@ -32,12 +35,22 @@ export interface KubePort {
   listJobPods(namespace: string, jobUid: string): Promise<V1Pod[]>;
   listPodsOnNode(nodeName: string): Promise<V1Pod[]>;
   createEvent(event: EventSpec): Promise<void>;
-  /** Server-side apply with our field manager, forced. */
+  /** Server-side apply with the port's field manager, forced. */
   applyRuntimeClass(runtimeClass: V1RuntimeClass): Promise<void>;
   listRuntimeClasses(labelSelector: string): Promise<V1RuntimeClass[]>;
   deleteRuntimeClass(name: string): Promise<void>;
-  getLease(namespace: string, name: string): Promise<V1Lease | undefined>;
-  createLease(lease: V1Lease): Promise<V1Lease>;
-  /** Optimistic-concurrency replace: a stale resourceVersion fails with reason Conflict. */
-  replaceLease(lease: V1Lease): Promise<V1Lease>;
+}
+
+/** The watched caches the operator reads: informers come from here, not from client-node. */
+export interface InformerFactory {
+  /** All Nodes, as NodeViews; `metadataOnly` lists and watches PartialObjectMetadata. */
+  nodes(
+    handlers: InformerHandlers<NodeView>,
+    opts: { metadataOnly: boolean; resyncMs: number },
+  ): Informer<NodeView>;
+  /** The Jobs of one namespace matching a label selector, as JobViews. */
+  jobs(
+    handlers: InformerHandlers<JobView>,
+    opts: { namespace: string; labelSelector: string },
+  ): Informer<JobView>;
 }

@@ -1,5 +1,4 @@
 import type { V1Job, V1Node } from '@kubernetes/client-node';
-import { ANNOTATIONS, DOMAIN, LABELS } from '../operator/keys.ts';
 
 /**
  * What the caches keep of each object. At thousands of nodes a full V1Node (images, status,
@@ -43,33 +42,39 @@ export interface JobView {
   };
 }
 
+/** Which annotations a view keeps (the caller's own, say): all others are dropped. */
+export type AnnotationFilter = (key: string) => boolean;
+
 function iso(value: Date | string | undefined): string | undefined {
   if (value === undefined) return undefined;
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 }
 
-/** Keeps all labels (selectors need them) but only our annotations and the opt-in key. */
-export function nodeViewOf(node: V1Node, optInAnnotation: string): NodeView {
-  const annotations: Record<string, string> = {};
-  for (const [key, value] of Object.entries(node.metadata?.annotations ?? {})) {
-    if (key === optInAnnotation || key.startsWith(`${DOMAIN}/`)) annotations[key] = value;
+function keep(
+  annotations: Record<string, string> | undefined,
+  filter: AnnotationFilter,
+): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(annotations ?? {})) {
+    if (filter(key)) kept[key] = value;
   }
+  return kept;
+}
+
+/** Keeps all labels (selectors need them) but only the annotations the filter accepts. */
+export function nodeViewOf(node: V1Node, filter: AnnotationFilter): NodeView {
   return {
     metadata: {
       name: node.metadata?.name ?? '',
       uid: node.metadata?.uid ?? '',
       resourceVersion: node.metadata?.resourceVersion ?? '',
       labels: { ...node.metadata?.labels },
-      annotations,
+      annotations: keep(node.metadata?.annotations, filter),
     },
   };
 }
 
-export function jobViewOf(job: V1Job): JobView {
-  const annotations: Record<string, string> = {};
-  for (const [key, value] of Object.entries(job.metadata?.annotations ?? {})) {
-    if (key.startsWith(`${DOMAIN}/`)) annotations[key] = value;
-  }
+export function jobViewOf(job: V1Job, filter: AnnotationFilter): JobView {
   return {
     metadata: {
       name: job.metadata?.name ?? '',
@@ -77,7 +82,7 @@ export function jobViewOf(job: V1Job): JobView {
       namespace: job.metadata?.namespace ?? '',
       resourceVersion: job.metadata?.resourceVersion ?? '',
       labels: { ...job.metadata?.labels },
-      annotations,
+      annotations: keep(job.metadata?.annotations, filter),
     },
     status: {
       active: job.status?.active ?? 0,
@@ -94,6 +99,19 @@ export function jobViewOf(job: V1Job): JobView {
   };
 }
 
+/** Two views of one object say the same, whatever their resourceVersions. */
+export function sameNodeView(a: NodeView, b: NodeView): boolean {
+  const same = (x: Record<string, string>, y: Record<string, string>) => {
+    const keys = Object.keys(x);
+    return keys.length === Object.keys(y).length && keys.every((k) => x[k] === y[k]);
+  };
+  return (
+    a.metadata.uid === b.metadata.uid &&
+    same(a.metadata.labels, b.metadata.labels) &&
+    same(a.metadata.annotations, b.metadata.annotations)
+  );
+}
+
 export type JobPhase = 'running' | 'succeeded' | 'failed';
 
 export function jobPhase(job: JobView): JobPhase {
@@ -102,14 +120,6 @@ export function jobPhase(job: JobView): JobPhase {
   if (done('Complete')) return 'succeeded';
   if (done('Failed')) return 'failed';
   return 'running';
-}
-
-export function jobNode(job: JobView): string | undefined {
-  return job.metadata.annotations[ANNOTATIONS.node];
-}
-
-export function jobOperation(job: JobView): string | undefined {
-  return job.metadata.labels[LABELS.operation];
 }
 
 /** When the Job finished: completionTime, else the terminal condition's transition time. */

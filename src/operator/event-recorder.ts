@@ -1,6 +1,6 @@
 import type { KubePort } from '../kube/kube-port.ts';
 import type { NodeView } from '../kube/views.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../controller/clock.ts';
 import type { Logger } from './logger.ts';
 
 /**

@@ -56,3 +56,8 @@ export const STATUS = {
 } as const;
 
 export type Operation = 'install' | 'uninstall';
+
+/** The annotations the caches keep of Nodes and Jobs: ours, and the opt-in key. */
+export function keepAnnotation(optInAnnotation: string): (key: string) => boolean {
+  return (key) => key === optInAnnotation || key.startsWith(`${DOMAIN}/`);
+}

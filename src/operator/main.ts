@@ -1,14 +1,13 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { clientNodePort } from '../kube/client-node-port.ts';
+import { systemClock } from '../controller/clock.ts';
 import { countApiRequests } from '../kube/request-counter.ts';
-import { systemClock } from './clock.ts';
-import { startHttpServer } from './http-server.ts';
 import { loadConfig } from './load-config.ts';
 import { createLogger } from './logger.ts';
+import { Manager } from './manager.ts';
 import { createMetrics } from './metrics.ts';
-import { Operator } from './operator.ts';
+import { clientNodeDeps } from './wiring.ts';
 
 const USAGE = `usage: node src/operator/main.ts [--config FILE] [--kubeconfig FILE] [--set path=value]...
   [--namespace NS] [--identity NAME] [--port N] [--log-level LEVEL]`;
@@ -47,28 +46,21 @@ else kc.loadFromDefault();
 
 const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
 const metrics = createMetrics();
-// Here rather than in Operator: the hook is process-wide, and tests run several operators.
+// Here rather than in the Manager: the hook is process-wide, and tests run several managers.
 countApiRequests((request) => metrics.apiRequests.inc({ ...request }));
-const operator = new Operator({
+const manager = new Manager({
+  ...clientNodeDeps(kc, config, { identity, clock: systemClock }),
   config,
-  kc,
-  kube: clientNodePort(kc, identity),
   clock: systemClock,
   log,
   metrics,
   identity,
 });
-const server = await startHttpServer({
-  host: config.server.host,
-  port: config.server.port,
-  registry: metrics.registry,
-  ready: () => operator.ready,
-});
+await manager.start();
 log.info(
-  { port: server.port, identity, namespace: config.namespace, runtimes: config.runtimes },
+  { port: manager.port, identity, namespace: config.namespace, runtimes: config.runtimes },
   'operator started',
 );
-operator.start();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -76,8 +68,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down');
   // Releasing the lease first lets a standby take over without waiting for expiry.
-  await operator.stop();
-  await server.close();
+  await manager.stop();
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

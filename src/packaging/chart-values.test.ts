@@ -1,66 +1,47 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from '@jest/globals';
 import { load } from 'js-yaml';
-import * as z from 'zod';
 import { RUNTIME_NAMES } from '../catalog/runtimes.ts';
-import { ConfigSchema, parseConfig } from '../operator/config.ts';
+import { parseConfig } from '../operator/config.ts';
+import { ChartValuesSchema, renderValuesSchema } from './chart-values-schema.ts';
+import { renderConfigTable, withConfigTable } from './config-reference.ts';
 
 // The chart's `config` values are the operator's config file: the same names and defaults, so
-// the chart documents the operator and nothing is renamed on the way.
-const chart = (file: string) => new URL(`../../charts/wasm-node-operator/${file}`, import.meta.url);
+// the chart documents the operator and nothing is renamed on the way. The schema and the docs'
+// table are generated from ConfigSchema; these tests fail when a generated file drifted.
+const repo = (file: string) => new URL(`../../${file}`, import.meta.url);
+const DRIFT = 'generated from src/operator/config.ts: run npm run manifests';
 
-interface JsonSchema {
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
-  enum?: unknown[];
-  $ref?: string;
-  definitions?: Record<string, JsonSchema>;
-}
-
-/** Property paths of a JSON schema, e.g. ["optIn", "optIn.annotation", ...]; follows local $refs. */
-function paths(schema: JsonSchema, root: JsonSchema = schema, prefix = ''): string[] {
-  const resolved = schema.$ref
-    ? (root.definitions?.[schema.$ref.replace('#/definitions/', '')] ?? {})
-    : schema;
-  return Object.entries(resolved.properties ?? {}).flatMap(([key, sub]) => [
-    `${prefix}${key}`,
-    ...paths(sub, root, `${prefix}${key}.`),
-  ]);
-}
-
-/** Set by the chart itself: the release namespace and the installer image values. */
-const CHART_OWNED = ['namespace', 'installer.image'];
-
-describe('chart config values', () => {
-  it('have exactly the fields of the operator ConfigSchema', async () => {
-    const valuesSchema = JSON.parse(
-      await readFile(chart('values.schema.json'), 'utf8'),
-    ) as JsonSchema;
-    const operator = z.toJSONSchema(ConfigSchema, {
-      io: 'input',
-      unrepresentable: 'any',
-    }) as JsonSchema;
-    const expected = paths(operator).filter((p) => !CHART_OWNED.includes(p));
-    expect(paths(valuesSchema.properties!.config!, valuesSchema).sort()).toEqual(expected.sort());
+describe('chart values', () => {
+  it(`values.schema.json is the one ${DRIFT}`, async () => {
+    const file = await readFile(repo('charts/wasm-node-operator/values.schema.json'), 'utf8');
+    expect({ file, message: DRIFT }).toEqual({ file: renderValuesSchema(), message: DRIFT });
   });
 
-  it('default to the operator defaults', async () => {
-    const values = load(await readFile(chart('values.yaml'), 'utf8')) as {
-      config: Record<string, unknown>;
+  it(`the config table of docs/operator-reference.md is the one ${DRIFT}`, async () => {
+    const doc = await readFile(repo('docs/operator-reference.md'), 'utf8');
+    expect({ doc, message: DRIFT }).toEqual({ doc: withConfigTable(doc), message: DRIFT });
+    expect(renderConfigTable()).toContain('| `rollout.failureBudget` | `3` |');
+  });
+
+  it('values.yaml passes the schema and defaults to the operator defaults', async () => {
+    const values = load(await readFile(repo('charts/wasm-node-operator/values.yaml'), 'utf8')) as {
+      config: { installer: object };
     };
+    expect(ChartValuesSchema.safeParse(values).error).toBeUndefined();
     const owned = { namespace: 'ns', installer: { image: 'img' } };
     const fromChart = parseConfig({
       ...values.config,
       ...owned,
-      installer: { ...(values.config.installer as object), ...owned.installer },
+      installer: { ...values.config.installer, ...owned.installer },
     });
     expect(fromChart).toEqual(parseConfig(owned));
   });
 
-  it('offer exactly the catalog runtimes', async () => {
-    const valuesSchema = JSON.parse(await readFile(chart('values.schema.json'), 'utf8')) as {
-      properties: { config: { properties: { runtimes: JsonSchema } } };
+  it('offer exactly the catalog runtimes', () => {
+    const schema = JSON.parse(renderValuesSchema()) as {
+      properties: { config: { properties: { runtimes: { items: { enum: string[] } } } } };
     };
-    expect(valuesSchema.properties.config.properties.runtimes.items?.enum).toEqual(RUNTIME_NAMES);
+    expect(schema.properties.config.properties.runtimes.items.enum).toEqual(RUNTIME_NAMES);
   });
 });

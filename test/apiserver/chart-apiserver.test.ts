@@ -4,8 +4,9 @@ import { BatchV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/clien
 import { load } from 'js-yaml';
 import { clientNodePort } from '../../src/kube/client-node-port.ts';
 import { parseConfig, type Config } from '../../src/operator/config.ts';
-import { buildInstallerJob } from '../../src/operator/job-builder.ts';
-import { buildRuntimeClass } from '../../src/operator/runtime-class-builder.ts';
+import { buildInstallerJob } from '../../src/operator/build/installer-job.ts';
+import { buildRuntimeClass } from '../../src/operator/build/runtime-class.ts';
+import { FIELD_MANAGER } from '../../src/operator/keys.ts';
 import { run } from '../support/run-command.ts';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
@@ -238,7 +239,10 @@ describe('the chart on a real kube-apiserver', () => {
         contexts: [{ name: 'operator', cluster: cluster.name, user: 'operator' }],
         currentContext: 'operator',
       });
-      const kube = clientNodePort(sa, 'rbac-test');
+      const kube = clientNodePort(sa, {
+        fieldManager: FIELD_MANAGER,
+        reportingInstance: 'rbac-test',
+      });
       const config = await configOfRelease(ns, 'rbac-wasm-node-operator');
       expect(config.namespace).toBe(ns);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { setHeaderOptions, type V1Node } from '@kubernetes/client-node';
-import { listAllPages } from '../../src/kube/informer.ts';
-import { METADATA_LIST } from '../../src/operator/informers.ts';
-import { createNode } from './support/cluster.ts';
+import { listAllPages } from '../../src/controller/informer.ts';
+import { METADATA_LIST } from '../../src/kube/client-node-informers.ts';
+import { createNode } from './support/test-cluster.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';
 
 const bed = useOperatorTestbed();

@@ -9,7 +9,7 @@ import {
   waitForEvent,
   waitForNode,
   type TestCluster,
-} from './support/cluster.ts';
+} from './support/test-cluster.ts';
 import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
 import { metricValue, startOperator, type RunningOperator } from './support/operator-harness.ts';
 

@@ -10,7 +10,7 @@ import {
   waitForActiveJob,
   waitForEvent,
   waitForNode,
-} from './support/cluster.ts';
+} from './support/test-cluster.ts';
 import { installReport } from './support/fake-kubelet.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';
 

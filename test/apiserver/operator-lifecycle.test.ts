@@ -11,7 +11,7 @@ import {
   waitForActiveJob,
   waitForEvent,
   waitForNode,
-} from './support/cluster.ts';
+} from './support/test-cluster.ts';
 import { installReport } from './support/fake-kubelet.ts';
 import { type RunningOperator } from './support/operator-harness.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';

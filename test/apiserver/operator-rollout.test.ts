@@ -6,7 +6,7 @@ import {
   isFinished,
   jobs,
   waitForEventAnywhere,
-} from './support/cluster.ts';
+} from './support/test-cluster.ts';
 import { installReport } from './support/fake-kubelet.ts';
 import { metricValue, type RunningOperator } from './support/operator-harness.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';

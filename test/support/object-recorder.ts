@@ -12,22 +12,30 @@ export class ObjectRecorder<T extends KubernetesObject> {
   readonly #watcher: Watch;
   readonly #path: string;
   readonly #labelSelector: string;
+  readonly #onEvent: ((phase: string, object: T) => void) | undefined;
   #controller: AbortController | undefined;
   #stopped = false;
 
-  private constructor(kc: KubeConfig, path: string, labelSelector: string) {
+  private constructor(
+    kc: KubeConfig,
+    path: string,
+    labelSelector: string,
+    onEvent?: (phase: string, object: T) => void,
+  ) {
     this.#watcher = new Watch(kc);
     this.#path = path;
     this.#labelSelector = labelSelector;
+    this.#onEvent = onEvent;
   }
 
-  /** Resolves once the watch is established. */
+  /** Resolves once the watch is established; `onEvent` sees every event as it comes. */
   static async start<T extends KubernetesObject>(
     kc: KubeConfig,
     path: string,
     labelSelector: string,
+    onEvent?: (phase: string, object: T) => void,
   ): Promise<ObjectRecorder<T>> {
-    const recorder = new ObjectRecorder<T>(kc, path, labelSelector);
+    const recorder = new ObjectRecorder<T>(kc, path, labelSelector, onEvent);
     await recorder.#watch();
     return recorder;
   }
@@ -43,6 +51,7 @@ export class ObjectRecorder<T extends KubernetesObject> {
         if (!name) return;
         this.objects.set(name, object);
         if (phase === 'DELETED') this.deleted.add(name);
+        this.#onEvent?.(phase, object);
       },
       () => this.#restart(),
     );

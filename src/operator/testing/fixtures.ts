@@ -1,10 +1,6 @@
-import type { JobView, NodeView } from '../../kube/views.ts';
-import { parseConfig, type Config, type ConfigInput } from '../config.ts';
 import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../formats/install-report.ts';
-
-export function testConfig(overrides: ConfigInput = {}): Config {
-  return parseConfig({ namespace: 'wasm-system', ...overrides });
-}
+import type { JobView, NodeView } from '../../kube/views.ts';
+import { TEST_NAMESPACE } from './test-config.ts';
 
 export function nodeView(
   name: string,
@@ -45,7 +41,7 @@ export function jobView(
     metadata: {
       name,
       uid: `uid-${name}`,
-      namespace: 'wasm-system',
+      namespace: TEST_NAMESPACE,
       resourceVersion: '1',
       labels,
       annotations,

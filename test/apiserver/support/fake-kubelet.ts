@@ -1,7 +1,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { INSTALL_REPORT_SCHEMA, type InstallReport } from '../../../src/formats/install-report.ts';
 import { waitFor } from '../../support/wait.ts';
-import { NAMESPACE, type TestCluster } from './cluster.ts';
+import { NAMESPACE, type TestCluster } from './test-cluster.ts';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

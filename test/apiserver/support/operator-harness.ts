@@ -1,51 +1,16 @@
 import { Writable } from 'node:stream';
-import { clientNodePort } from '../../../src/kube/client-node-port.ts';
-import { systemClock } from '../../../src/operator/clock.ts';
-import { parseConfig, type Config, type ConfigInput } from '../../../src/operator/config.ts';
+import { systemClock } from '../../../src/controller/clock.ts';
+import type { Config, ConfigInput } from '../../../src/operator/config.ts';
 import { createLogger } from '../../../src/operator/logger.ts';
+import { Manager } from '../../../src/operator/manager.ts';
 import { createMetrics, type Metrics } from '../../../src/operator/metrics.ts';
-import { Operator } from '../../../src/operator/operator.ts';
+import { testConfig } from '../../../src/operator/testing/test-config.ts';
+import { clientNodeDeps } from '../../../src/operator/wiring.ts';
 import { waitFor } from '../../support/wait.ts';
-import { NAMESPACE, type TestCluster } from './cluster.ts';
-
-/** Durations short enough for tests, long enough to be realistic about ordering. */
-export function testConfig(overrides: ConfigInput = {}): Config {
-  const base: ConfigInput = {
-    namespace: NAMESPACE,
-    installer: { image: 'wasm-node-installer:test' },
-    rollout: {
-      maxConcurrentInstalls: 5,
-      failureBudget: 0,
-      retryBackoff: { initial: '1s', max: '4s' },
-      reverifyInterval: 0,
-    },
-    leaderElection: { leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '500ms' },
-    watch: { restartBackoff: { initial: '200ms', max: '2s' } },
-    queue: { backoff: { initial: '100ms', max: '2s' } },
-    logLevel: 'debug',
-  };
-  return parseConfig(merge(base, overrides));
-}
-
-function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] =
-      v &&
-      typeof v === 'object' &&
-      !Array.isArray(v) &&
-      prev &&
-      typeof prev === 'object' &&
-      !Array.isArray(prev)
-        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
+import type { TestCluster } from './test-cluster.ts';
 
 export interface RunningOperator {
-  operator: Operator;
+  manager: Manager;
   metrics: Metrics;
   config: Config;
   /** JSON log lines, for assertions and for dumping when a test fails. */
@@ -53,7 +18,23 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Runs the operator in-process against the test cluster, with injected config and logger. */
+/** A log sink that keeps every line (OPERATOR_LOGS=1 streams them while debugging a test). */
+function logSink(lines: string[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
+      if (process.env.OPERATOR_LOGS) process.stderr.write(chunk);
+      done();
+    },
+  });
+}
+
+/** Runs the operator's Manager in-process against the test cluster, as main.ts wires it. */
 export async function startOperator(
   c: TestCluster,
   overrides: ConfigInput = {},
@@ -61,50 +42,36 @@ export async function startOperator(
 ): Promise<RunningOperator> {
   const config = testConfig(overrides);
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(
-        ...chunk
-          .toString()
-          .split('\n')
-          .filter((l) => l !== ''),
-      );
-      // OPERATOR_LOGS=1 streams the operator's logs while debugging a test.
-      if (process.env.OPERATOR_LOGS) process.stderr.write(chunk);
-      done();
-    },
-  });
   const metrics = createMetrics();
-  const operator = new Operator({
+  const manager = new Manager({
+    ...clientNodeDeps(c.kc, config, { identity, clock: systemClock }),
     config,
-    kc: c.kc,
-    kube: clientNodePort(c.kc, identity),
     clock: systemClock,
-    log: createLogger(config.logLevel, sink).child({ identity }),
+    log: createLogger(config.logLevel, logSink(logs)).child({ identity }),
     metrics,
     identity,
   });
-  operator.start();
+  await manager.start();
   try {
-    await waitFor('operator caches to sync', () => operator.ready, {
+    await waitFor('operator caches to sync', () => manager.ready, {
       timeoutMs: 20_000,
       diagnostics: () => logs.slice(-20).join('\n'),
     });
   } catch (err) {
     // A half-started operator must not keep running into the next test.
-    await operator.stop();
+    await manager.stop();
     throw err;
   }
   let stopped = false;
   return {
-    operator,
+    manager,
     metrics,
     config,
     logs,
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await operator.stop();
+      await manager.stop();
     },
   };
 }

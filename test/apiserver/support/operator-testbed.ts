@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import type { ConfigInput } from '../../../src/operator/config.ts';
-import { resetCluster, startCluster, type TestCluster } from './cluster.ts';
+import { resetCluster, startCluster, type TestCluster } from './test-cluster.ts';
 import { FakeKubelet } from './fake-kubelet.ts';
-import { JobWatcher } from './job-watcher.ts';
+import { JobActivity } from './job-activity.ts';
 import { startOperator, type RunningOperator } from './operator-harness.ts';
 
 export interface OperatorTestbed {
@@ -12,7 +12,7 @@ export interface OperatorTestbed {
   /** An in-process operator, stopped when the test ends. */
   startOperator(overrides?: ConfigInput, identity?: string): Promise<RunningOperator>;
   /** Records every installer Job transition until the test ends. */
-  watchJobs(): Promise<JobWatcher>;
+  watchJobs(): Promise<JobActivity>;
 }
 
 /**
@@ -24,7 +24,7 @@ export function useOperatorTestbed(): OperatorTestbed {
   let cluster: TestCluster | undefined;
   let kubelet: FakeKubelet | undefined;
   const operators: RunningOperator[] = [];
-  const watchers: JobWatcher[] = [];
+  const watchers: JobActivity[] = [];
 
   beforeAll(async () => {
     cluster = await startCluster();
@@ -54,7 +54,7 @@ export function useOperatorTestbed(): OperatorTestbed {
       return op;
     },
     async watchJobs() {
-      const watcher = await JobWatcher.start(started(cluster));
+      const watcher = await JobActivity.start(started(cluster));
       watchers.push(watcher);
       return watcher;
     },

@@ -1,0 +1,184 @@
+import type { V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock, Timer } from './clock.ts';
+import { errorMessage } from './errors.ts';
+
+/** The three Lease calls election needs; failures are ReconcileErrors (409 = Conflict). */
+export interface LeasePort {
+  getLease(namespace: string, name: string): Promise<V1Lease | undefined>;
+  createLease(lease: V1Lease): Promise<V1Lease>;
+  /** Optimistic-concurrency replace: a stale resourceVersion fails with reason Conflict. */
+  replaceLease(lease: V1Lease): Promise<V1Lease>;
+}
+
+export interface ElectorOptions {
+  leases: LeasePort;
+  clock: Clock;
+  log: Logger;
+  identity: string;
+  namespace: string;
+  name: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+}
+
+/**
+ * MicroTime must carry exactly six fractional digits for the apiserver; client-node passes
+ * strings through untouched (it would serialise a Date with three).
+ */
+function microTime(ms: number): Date {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+}
+
+/**
+ * Lease-based leader election with client-go's rules: a lease is expired when its record has
+ * not changed for leaseDuration *by our own clock* (observed time, so clock skew between
+ * replicas does not matter); a leader that cannot renew within renewDeadline steps down.
+ */
+export class LeaderElector {
+  readonly #o: ElectorOptions;
+  #leader = false;
+  #stopped = true;
+  #timer: Timer | undefined;
+  #observedVersion = '';
+  #observedAt = 0;
+  #lastRenew = 0;
+  #tick: Promise<void> = Promise.resolve();
+
+  constructor(options: ElectorOptions) {
+    this.#o = options;
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  /** Stops campaigning; a leader releases the lease so a standby takes over at once. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
+    await this.#tick;
+    if (this.#leader) {
+      await this.#release();
+      this.#setLeader(false);
+    }
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = this.#o.clock.setTimeout(() => {
+      this.#tick = this.#round().finally(() => {
+        if (!this.#stopped) this.#schedule(this.#o.retryPeriodMs);
+      });
+    }, ms);
+  }
+
+  async #round(): Promise<void> {
+    const ok = await this.#tryAcquireOrRenew();
+    if (this.#stopped) return;
+    const now = this.#o.clock.now();
+    if (ok) {
+      this.#lastRenew = now;
+      if (!this.#leader) this.#setLeader(true);
+    } else if (this.#leader && now - this.#lastRenew >= this.#o.renewDeadlineMs) {
+      this.#o.log.warn(
+        { lease: this.#o.name },
+        'leader lease not renewed within deadline; stepping down',
+      );
+      this.#setLeader(false);
+    }
+  }
+
+  #setLeader(leader: boolean): void {
+    this.#leader = leader;
+    this.#o.log.info(
+      { lease: this.#o.name, identity: this.#o.identity, leader },
+      leader ? 'became leader' : 'stopped leading',
+    );
+    if (leader) this.#o.onStartedLeading();
+    else this.#o.onStoppedLeading();
+  }
+
+  #observe(lease: V1Lease, now: number): void {
+    const version = lease.metadata?.resourceVersion ?? '';
+    if (version !== this.#observedVersion) {
+      this.#observedVersion = version;
+      this.#observedAt = now;
+    }
+  }
+
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const { leases, clock, identity, namespace, name } = this.#o;
+    const now = clock.now();
+    const durationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
+    try {
+      const current = await leases.getLease(namespace, name);
+      if (!current) {
+        const created = await leases.createLease({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: durationSeconds,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0,
+          },
+        });
+        this.#observe(created, now);
+        return true;
+      }
+      this.#observe(current, now);
+      const spec = current.spec ?? {};
+      const holder = spec.holderIdentity ?? '';
+      const heldFor = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+      if (holder !== '' && holder !== identity && this.#observedAt + heldFor > now) return false;
+      const renewing = holder === identity;
+      const updated = await leases.replaceLease({
+        ...current,
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds: durationSeconds,
+          acquireTime: renewing && spec.acquireTime ? spec.acquireTime : microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1),
+        },
+      });
+      this.#observe(updated, now);
+      return true;
+    } catch (err) {
+      this.#o.log.debug({ lease: name, err: errorMessage(err) }, 'lease acquire/renew failed');
+      return false;
+    }
+  }
+
+  async #release(): Promise<void> {
+    const { leases, namespace, name, identity, clock } = this.#o;
+    try {
+      const current = await leases.getLease(namespace, name);
+      if (current?.spec?.holderIdentity !== identity) return;
+      await leases.replaceLease({
+        ...current,
+        spec: {
+          ...current.spec,
+          holderIdentity: undefined,
+          leaseDurationSeconds: 1,
+          renewTime: microTime(clock.now()),
+        },
+      });
+    } catch (err) {
+      this.#o.log.warn(
+        { lease: name, err: errorMessage(err) },
+        'lease release failed; standby waits for expiry',
+      );
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import type { V1Lease } from '@kubernetes/client-node';
+import { ReconcileError } from '../errors.ts';
+import type { LeasePort } from '../leader-elector.ts';
+
+/** An in-memory store of one Lease with the apiserver's optimistic concurrency. */
+export class MemoryLeases {
+  lease: V1Lease | undefined;
+  #version = 0;
+  /** Identities whose calls fail (a partitioned replica). */
+  readonly cutOff = new Set<string>();
+
+  forIdentity(identity: string): LeasePort {
+    const guard = () => {
+      if (this.cutOff.has(identity)) throw new ReconcileError('KubeApi', 'connection refused');
+    };
+    return {
+      getLease: async () => (guard(), structuredClone(this.lease)),
+      createLease: async (lease) => {
+        guard();
+        if (this.lease) throw new ReconcileError('Conflict', 'exists', { status: 409 });
+        return this.#store(lease);
+      },
+      replaceLease: async (lease) => {
+        guard();
+        if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
+          throw new ReconcileError('Conflict', 'stale', { status: 409 });
+        }
+        return this.#store(lease);
+      },
+    };
+  }
+
+  #store(lease: V1Lease): V1Lease {
+    this.lease = structuredClone({
+      ...lease,
+      metadata: { ...lease.metadata, resourceVersion: String(++this.#version) },
+    });
+    return structuredClone(this.lease);
+  }
+}

@@ -1,0 +1,63 @@
+import {
+  BatchV1Api,
+  CoreV1Api,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Job,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { ResilientInformer, type InformerTuning } from '../controller/informer.ts';
+import type { InformerFactory } from './kube-port.ts';
+import {
+  jobViewOf,
+  nodeViewOf,
+  type AnnotationFilter,
+  type JobView,
+  type NodeView,
+} from './views.ts';
+
+/** Media types of a metadata-only list and watch (what client-go's metadata informer sends). */
+export const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
+/** InformerFactory over client-node: resilient, paged, slimmed to views as objects arrive. */
+export function clientNodeInformers(
+  kc: KubeConfig,
+  opts: { tuning: InformerTuning; keepAnnotation: AnnotationFilter },
+): InformerFactory {
+  const { tuning, keepAnnotation } = opts;
+  return {
+    nodes(handlers, { metadataOnly, resyncMs }) {
+      const core = kc.makeApiClient(CoreV1Api);
+      return new ResilientInformer<NodeView>({
+        ...tuning,
+        ...handlers,
+        resyncMs,
+        kc,
+        resource: 'nodes',
+        path: '/api/v1/nodes',
+        // nodeViewOf reads metadata only, so a PartialObjectMetadata passes for a V1Node.
+        list: (page) =>
+          metadataOnly
+            ? core.listNode(page, setHeaderOptions('Accept', METADATA_LIST))
+            : core.listNode(page),
+        watchAccept: metadataOnly ? METADATA_WATCH : undefined,
+        slim: (raw) => nodeViewOf(raw as V1Node, keepAnnotation),
+      });
+    },
+    jobs(handlers, { namespace, labelSelector }) {
+      const batch = kc.makeApiClient(BatchV1Api);
+      return new ResilientInformer<JobView>({
+        ...tuning,
+        ...handlers,
+        resyncMs: 0,
+        kc,
+        resource: 'jobs',
+        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        list: (page) => batch.listNamespacedJob({ namespace, labelSelector, ...page }),
+        labelSelector,
+        slim: (raw) => jobViewOf(raw as V1Job, keepAnnotation),
+      });
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from '@jest/globals';
+import { desiredHash } from '../build/desired-state.ts';
+import { optInPolicy } from '../plan/opt-in.ts';
+import { nodeView } from '../testing/fixtures.ts';
+import { testConfig } from '../testing/test-config.ts';
+import { FleetFacts } from './fleet-facts.ts';
+
+describe('FleetFacts', () => {
+  const config = testConfig();
+  const failedNode = (name: string, hash: string) =>
+    nodeView(name, {
+      annotations: {
+        'wasm-node': 'true',
+        'wasm-node.dev/failure': JSON.stringify({
+          op: 'install',
+          hash,
+          attempts: 1,
+          at: 0,
+          job: 'j',
+        }),
+      },
+    });
+
+  it('counts opted-in nodes and failures for the current desired state only (a config change resumes)', () => {
+    const tracker = new FleetFacts(config, optInPolicy(config));
+    tracker.observe(failedNode('a', desiredHash(config.runtimes, config.installer)));
+    tracker.observe(failedNode('b', 'hash-of-an-older-config'));
+    tracker.observe(nodeView('c'));
+    expect([...tracker.optedIn].sort()).toEqual(['a', 'b']);
+    expect([...tracker.failed]).toEqual(['a']);
+    tracker.forget('a');
+    expect(tracker.failed.size).toBe(0);
+  });
+
+  it('reports a runtime whose label the last node lost', () => {
+    const tracker = new FleetFacts(config, optInPolicy(config));
+    const labelled = (name: string, runtimes: string[]) =>
+      nodeView(name, {
+        labels: Object.fromEntries(runtimes.map((r) => [`runtime.wasm-node.dev/${r}`, 'ready'])),
+      });
+    expect(tracker.observe(labelled('a', ['spin', 'wasmtime']))).toEqual([]);
+    expect(tracker.observe(labelled('b', ['spin']))).toEqual([]);
+    expect(tracker.observe(labelled('a', ['wasmtime']))).toEqual([]);
+    expect(tracker.hasRuntime('spin')).toBe(true);
+    expect(tracker.forget('b')).toEqual(['spin']);
+    expect(tracker.hasRuntime('spin')).toBe(false);
+    expect(tracker.hasRuntime('wasmtime')).toBe(true);
+  });
+});

@@ -1,0 +1,66 @@
+import type { NodeView } from '../../kube/views.ts';
+import { desiredHash } from '../build/desired-state.ts';
+import type { Config } from '../config.ts';
+import { labelledRuntimes, readFailure } from '../plan/node-records.ts';
+import { evaluateIntent, type OptInPolicy } from '../plan/opt-in.ts';
+import { countsAgainstBudget } from '../plan/schedule.ts';
+
+/**
+ * Cluster-wide facts kept up to date from the Node cache (an index, like an informer's
+ * indexer), so questions about all nodes are O(1) at thousands of nodes: opted-in nodes
+ * (percentage base), nodes whose failure counts against the budget, and which nodes carry each
+ * runtime label (a RuntimeClass of a dropped runtime may go when the last one loses it).
+ */
+export class FleetFacts {
+  readonly optedIn = new Set<string>();
+  readonly failed = new Set<string>();
+  readonly #labelled = new Map<string, Set<string>>();
+  readonly #config: Config;
+  readonly #policy: OptInPolicy;
+
+  constructor(config: Config, policy: OptInPolicy) {
+    this.#config = config;
+    this.#policy = policy;
+  }
+
+  /** Records the node; returns runtimes whose label no node carries any more. */
+  observe(node: NodeView): string[] {
+    const name = node.metadata.name;
+    const intent = evaluateIntent(node, this.#policy);
+    if (intent.kind === 'in') this.optedIn.add(name);
+    else this.optedIn.delete(name);
+    const counts =
+      intent.kind === 'in' &&
+      countsAgainstBudget(readFailure(node), desiredHash(intent.runtimes, this.#config.installer));
+    if (counts) this.failed.add(name);
+    else this.failed.delete(name);
+    return this.#updateLabelled(name, labelledRuntimes(node));
+  }
+
+  forget(name: string): string[] {
+    this.optedIn.delete(name);
+    this.failed.delete(name);
+    return this.#updateLabelled(name, []);
+  }
+
+  hasRuntime(runtime: string): boolean {
+    return (this.#labelled.get(runtime)?.size ?? 0) > 0;
+  }
+
+  #updateLabelled(name: string, runtimes: string[]): string[] {
+    const emptied: string[] = [];
+    for (const runtime of runtimes) {
+      let nodes = this.#labelled.get(runtime);
+      if (!nodes) this.#labelled.set(runtime, (nodes = new Set()));
+      nodes.add(name);
+    }
+    for (const [runtime, nodes] of this.#labelled) {
+      if (runtimes.includes(runtime) || !nodes.delete(name)) continue;
+      if (nodes.size === 0) {
+        this.#labelled.delete(runtime);
+        emptied.push(runtime);
+      }
+    }
+    return emptied;
+  }
+}

@@ -1,0 +1,105 @@
+import type { Clock } from '../../controller/clock.ts';
+import { concurrencyLimit } from '../config.ts';
+import type { RolloutFacts } from '../plan/node-plan.ts';
+
+export interface GateCounts {
+  /** Opted-in nodes (the base of a percentage limit). */
+  optedIn: number;
+  /** Nodes whose failure counts against the budget (failed for their current desired state). */
+  failed: number;
+  /** Nodes with an unfinished installer Job in the Job cache. */
+  running: ReadonlySet<string>;
+}
+
+/**
+ * The rollout's limits as facts a plan reads (paused? a free slot? a create in flight?) and
+ * the bookkeeping that executes what the plan chose (reserve a slot, wait for one). The caches
+ * lag behind our own creates, so a Job we just created is reserved here until the Job cache
+ * shows it. A reconcile reads the facts and reserves in one synchronous stretch, which makes
+ * check-and-reserve atomic under the queue's concurrent workers.
+ */
+export class RolloutGate {
+  readonly #maxConcurrent: number | string;
+  readonly #failureBudget: number;
+  readonly #clock: Clock;
+  readonly #reservationTtlMs: number;
+  readonly #counts: () => GateCounts;
+  /** Node → when we created its Job and which Job, until the Job cache shows it. */
+  readonly #reserved = new Map<string, { at: number; job: string }>();
+  /** Nodes that wanted a slot and did not get one, in arrival order. */
+  readonly #waiting = new Set<string>();
+
+  constructor(opts: {
+    maxConcurrent: number | string;
+    failureBudget: number;
+    clock: Clock;
+    counts: () => GateCounts;
+    /** A reservation the Job cache never confirms (create raced a delete) expires after this. */
+    reservationTtlMs?: number;
+  }) {
+    this.#maxConcurrent = opts.maxConcurrent;
+    this.#failureBudget = opts.failureBudget;
+    this.#clock = opts.clock;
+    this.#counts = opts.counts;
+    this.#reservationTtlMs = opts.reservationTtlMs ?? 60_000;
+  }
+
+  get paused(): boolean {
+    return this.#failureBudget > 0 && this.#counts().failed >= this.#failureBudget;
+  }
+
+  limit(): number {
+    return concurrencyLimit(this.#maxConcurrent, this.#counts().optedIn);
+  }
+
+  /** Nodes holding a slot: running Jobs plus our not yet observed creates. */
+  inUse(): Set<string> {
+    const now = this.#clock.now();
+    const { running } = this.#counts();
+    for (const [node, { at }] of this.#reserved) {
+      if (running.has(node) || now - at > this.#reservationTtlMs) this.#reserved.delete(node);
+    }
+    return new Set([...running, ...this.#reserved.keys()]);
+  }
+
+  /** What the rollout allows `node` right now. */
+  factsFor(node: string): RolloutFacts {
+    const used = this.inUse();
+    return {
+      paused: this.paused,
+      slotFree: used.has(node) || used.size < this.limit(),
+      creating: this.#reserved.get(node)?.job,
+    };
+  }
+
+  /** The plan started `job` on `node`: it holds a slot until the Job cache shows the Job. */
+  reserve(node: string, job: string): void {
+    this.#waiting.delete(node);
+    this.#reserved.set(node, { at: this.#clock.now(), job });
+  }
+
+  /** The create failed: give the slot back. */
+  release(node: string): void {
+    this.#reserved.delete(node);
+  }
+
+  /** The plan found no free slot: the node waits in line. */
+  wait(node: string): void {
+    this.#waiting.add(node);
+  }
+
+  /** The node no longer needs a slot (deleted, opted out, done). */
+  forget(node: string): void {
+    this.#reserved.delete(node);
+    this.#waiting.delete(node);
+  }
+
+  /** Waiting nodes that may now get a slot, oldest first; they leave the line. */
+  takeWaiters(): string[] {
+    const free = this.limit() - this.inUse().size;
+    if (free <= 0) return [];
+    const next = [...this.#waiting].slice(0, free);
+    for (const node of next) this.#waiting.delete(node);
+    return next;
+  }
+}

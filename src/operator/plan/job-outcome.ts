@@ -1,0 +1,184 @@
+import type { InstallReport } from '../../formats/install-report.ts';
+import { jobFinishedAt, type JobView, type NodeView } from '../../kube/views.ts';
+import { ANNOTATIONS, LABELS, READY, STATUS, runtimeLabel, type Operation } from '../keys.ts';
+import { jobOperation, jobRuntimes } from './job-records.ts';
+import { clearMarkersPatch, formatFailure, labelledRuntimes, readFailure } from './node-records.ts';
+import type { Step } from './steps.ts';
+
+/** What the read phase learnt from a finished Job's pod. */
+export interface JobOutcome {
+  report?: InstallReport;
+  /** Why there is no usable report (no pod, not JSON, wrong schema…). */
+  problem?: string;
+}
+
+function finishedAtMs(job: JobView, now: number): number {
+  const at = jobFinishedAt(job);
+  return at ? Date.parse(at) : now;
+}
+
+function failureMessage(job: JobView, outcome: JobOutcome | undefined): string {
+  if (outcome?.report?.error)
+    return `${outcome.report.error.code}: ${outcome.report.error.message}`;
+  const failed = job.status.conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (failed) return `job ${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}`;
+  if (outcome?.report && !outcome.report.ok) return 'installer reported failure without an error';
+  return outcome?.problem ?? 'installer wrote no report';
+}
+
+/** Runtime labels = exactly the runtimes this report verified (none without a report). */
+function runtimeLabels(node: NodeView, verified: readonly string[]): Record<string, string | null> {
+  const labels: Record<string, string | null> = {};
+  for (const runtime of labelledRuntimes(node)) labels[runtimeLabel(runtime)] = null;
+  for (const runtime of verified) labels[runtimeLabel(runtime)] = READY;
+  return labels;
+}
+
+function verifiedRuntimes(job: JobView, report: InstallReport | undefined): string[] {
+  const wanted = jobRuntimes(job);
+  return (report?.runtimes ?? [])
+    .filter((r) => r.verified && wanted.includes(r.name))
+    .map((r) => r.name);
+}
+
+function failureSteps(
+  node: NodeView,
+  job: JobView,
+  outcome: JobOutcome | undefined,
+  now: number,
+): Step[] {
+  const op = jobOperation(job) as Operation;
+  const attempts = Number(job.metadata.annotations[ANNOTATIONS.attempt] ?? '0') + 1;
+  const error = failureMessage(job, outcome);
+  // An uninstall already dropped the labels when it started; an install keeps only what the
+  // (failed) report still verified, e.g. after the installer rolled back to the old config.
+  const labels =
+    op === 'install'
+      ? {
+          ...runtimeLabels(node, verifiedRuntimes(job, outcome?.report)),
+          [LABELS.provisioned]: null,
+        }
+      : {};
+  return [
+    {
+      kind: 'patchNode',
+      labels: { ...labels, [LABELS.status]: STATUS.failed },
+      annotations: {
+        [ANNOTATIONS.failure]: formatFailure({
+          op,
+          hash: job.metadata.annotations[ANNOTATIONS.desiredHash] ?? '',
+          attempts,
+          at: finishedAtMs(job, now),
+          job: job.metadata.name,
+        }),
+        [ANNOTATIONS.message]: `${op} failed (attempt ${attempts}, job ${job.metadata.name}): ${error}`,
+      },
+    },
+    {
+      kind: 'event',
+      type: 'Warning',
+      reason: op === 'install' ? 'InstallFailed' : 'UninstallFailed',
+      message: `${error} (job ${job.metadata.name}, attempt ${attempts})`,
+    },
+    { kind: 'observeJob', operation: op, result: 'failed', job },
+  ];
+}
+
+function installSuccessSteps(
+  node: NodeView,
+  job: JobView,
+  outcome: JobOutcome | undefined,
+  now: number,
+): Step[] {
+  const report = outcome?.report;
+  const verified = verifiedRuntimes(job, report);
+  if (!report || !report.ok || verified.length === 0) {
+    const problem = report?.ok
+      ? { ...outcome, problem: 'the installer verified none of the runtimes' }
+      : outcome;
+    return failureSteps(node, job, problem, now);
+  }
+  const described = report.runtimes
+    .filter((r) => verified.includes(r.name))
+    .map((r) => (r.version ? `${r.name} ${r.version}` : r.name))
+    .join(', ');
+  const unverified = jobRuntimes(job).filter((r) => !verified.includes(r));
+  const steps: Step[] = [
+    {
+      kind: 'patchNode',
+      labels: {
+        ...runtimeLabels(node, verified),
+        [LABELS.provisioned]: 'true',
+        [LABELS.status]: STATUS.ready,
+      },
+      annotations: {
+        [ANNOTATIONS.installedHash]: job.metadata.annotations[ANNOTATIONS.desiredHash] ?? '',
+        [ANNOTATIONS.verifiedAt]: new Date(finishedAtMs(job, now)).toISOString(),
+        [ANNOTATIONS.failure]: null,
+        [ANNOTATIONS.message]: `verified: ${described}${unverified.length ? `; not verified: ${unverified.join(', ')}` : ''}`,
+      },
+    },
+    {
+      kind: 'event',
+      type: 'Normal',
+      reason: 'Installed',
+      message: `installer verified ${described}${report.restarted ? ' (containerd restarted)' : ''}`,
+    },
+    { kind: 'observeJob', operation: 'install', result: 'succeeded', job },
+  ];
+  if (unverified.length > 0) {
+    steps.push({
+      kind: 'event',
+      type: 'Warning',
+      reason: 'RuntimeNotVerified',
+      message: `installer could not verify ${unverified.join(', ')}; no ready label, pods will not be scheduled here for it`,
+    });
+  }
+  return steps;
+}
+
+/**
+ * Steps that record a finished Job on its node, or that delete it once the record is visible
+ * in the cache (deleting earlier could let a stale cache start the same run again).
+ */
+export function finishedJobSteps(
+  node: NodeView,
+  job: JobView,
+  phase: 'succeeded' | 'failed',
+  outcome: JobOutcome | undefined,
+  now: number,
+): { recorded: boolean; steps: Step[] } {
+  const { annotations } = node.metadata;
+  const failure = readFailure(node);
+  if (failure?.job === job.metadata.name) return { recorded: true, steps: [] };
+  const op = jobOperation(job);
+  if (op === 'uninstall') {
+    if (phase === 'failed')
+      return { recorded: false, steps: failureSteps(node, job, outcome, now) };
+    const clear = clearMarkersPatch(node);
+    const visible =
+      Object.keys(clear.labels).every((k) => node.metadata.labels[k] === undefined) &&
+      Object.keys(clear.annotations).every((k) => annotations[k] === undefined);
+    if (visible) return { recorded: true, steps: [{ kind: 'deleteJob', name: job.metadata.name }] };
+    return {
+      recorded: false,
+      steps: [
+        { kind: 'patchNode', ...clear },
+        {
+          kind: 'event',
+          type: 'Normal',
+          reason: 'Uninstalled',
+          message: `Wasm runtimes removed (job ${job.metadata.name})`,
+        },
+        { kind: 'observeJob', operation: 'uninstall', result: 'succeeded', job },
+      ],
+    };
+  }
+  if (phase === 'failed') return { recorded: false, steps: failureSteps(node, job, outcome, now) };
+  const successVisible =
+    annotations[ANNOTATIONS.installedHash] === job.metadata.annotations[ANNOTATIONS.desiredHash] &&
+    annotations[ANNOTATIONS.verifiedAt] === new Date(finishedAtMs(job, now)).toISOString();
+  if (successVisible)
+    return { recorded: true, steps: [{ kind: 'deleteJob', name: job.metadata.name }] };
+  return { recorded: false, steps: installSuccessSteps(node, job, outcome, now) };
+}

@@ -1,0 +1,333 @@
+import { describe, expect, it } from '@jest/globals';
+import { jobViewOf, type JobView, type NodeView } from '../../kube/views.ts';
+import { desiredHash } from '../build/desired-state.ts';
+import { keepAnnotation } from '../keys.ts';
+import { nodeView, report } from '../testing/fixtures.ts';
+import { testConfig } from '../testing/test-config.ts';
+import type { JobOutcome } from './job-outcome.ts';
+import { planNode, type NodeFacts, type RolloutFacts } from './node-plan.ts';
+import { optInPolicy } from './opt-in.ts';
+import type { Plan, Step } from './steps.ts';
+
+const NOW = Date.parse('2026-11-25T12:05:00.000Z');
+const config = testConfig({
+  rollout: { reverifyInterval: 0, retryBackoff: { initial: '30s', max: '10m' } },
+});
+const ctx = { config, policy: optInPolicy(config) };
+const HASH = desiredHash(['wasmtime', 'spin'], config.installer);
+const optedIn = (extra: Record<string, string> = {}, labels: Record<string, string> = {}) =>
+  nodeView('worker-1', { annotations: { 'wasm-node': 'true', ...extra }, labels });
+
+const FREE: RolloutFacts = { paused: false, slotFree: true, creating: undefined };
+
+function plan(node: NodeView, over: Partial<NodeFacts> = {}, c = ctx): Plan {
+  return planNode({ node, jobs: [], outcomes: new Map(), now: NOW, rollout: FREE, ...over }, c);
+}
+
+const DONE = { kind: 'done' };
+const requeueMs = (p: Plan) => (p.next.kind === 'requeueAfter' ? p.next.ms : undefined);
+
+function only<K extends Step['kind']>(p: Plan, kind: K): Extract<Step, { kind: K }>[] {
+  return p.steps.filter((s): s is Extract<Step, { kind: K }> => s.kind === kind);
+}
+
+/** The Job the plan started, as the Job cache would show it after it ran. */
+function finish(p: Plan, phase: 'running' | 'succeeded' | 'failed'): JobView {
+  const start = only(p, 'startJob')[0];
+  if (!start) throw new Error('plan started no job');
+  const end = new Date(NOW - 1000);
+  const view = jobViewOf(
+    {
+      ...start.job,
+      status: {
+        startTime: new Date(NOW - 60_000),
+        ...(phase === 'succeeded' ? { completionTime: end } : {}),
+        conditions:
+          phase === 'running'
+            ? []
+            : [
+                {
+                  type: phase === 'succeeded' ? 'Complete' : 'Failed',
+                  status: 'True',
+                  lastTransitionTime: end,
+                  reason: phase === 'failed' ? 'BackoffLimitExceeded' : undefined,
+                },
+              ],
+      },
+    },
+    keepAnnotation('wasm-node'),
+  );
+  return view;
+}
+
+/** The node as the cache shows it after the plan's patches. */
+function patched(node: NodeView, p: Plan): NodeView {
+  const next = structuredClone(node);
+  for (const s of p.steps) {
+    const patch = s.kind === 'patchNode' ? s : s.kind === 'startJob' ? s.patch : undefined;
+    if (!patch) continue;
+    for (const [k, v] of Object.entries(patch.labels ?? {})) {
+      if (v === null) delete next.metadata.labels[k];
+      else next.metadata.labels[k] = v;
+    }
+    for (const [k, v] of Object.entries(patch.annotations ?? {})) {
+      if (v === null) delete next.metadata.annotations[k];
+      else next.metadata.annotations[k] = v;
+    }
+  }
+  return next;
+}
+
+const outcome = (o: JobOutcome, job: JobView) => new Map([[job.metadata.name, o]]);
+
+describe('planNode: install', () => {
+  it('an opted-in node without state gets an install Job and the installing status', () => {
+    const p = plan(optedIn());
+    expect(p.state).toBe('installing');
+    const [start] = only(p, 'startJob');
+    expect(start?.operation).toBe('install');
+    expect(start?.job.metadata?.annotations?.['wasm-node.dev/desired-hash']).toBe(HASH);
+    expect(start?.patch.labels).toEqual({ 'wasm-node.dev/status': 'installing' });
+  });
+
+  it('a node that is not opted in and has no markers is left alone', () => {
+    expect(plan(nodeView('worker-1'))).toEqual({ state: 'idle', steps: [], next: DONE });
+  });
+
+  it('a spent failure budget starts nothing', () => {
+    expect(plan(optedIn(), { rollout: { ...FREE, paused: true } })).toEqual({
+      state: 'paused',
+      steps: [],
+      next: DONE,
+    });
+  });
+
+  it('no free rollout slot: the node waits in line for one', () => {
+    expect(plan(optedIn(), { rollout: { ...FREE, slotFree: false } })).toEqual({
+      state: 'pending',
+      steps: [{ kind: 'awaitSlot' }],
+      next: { kind: 'awaitSlot' },
+    });
+  });
+
+  it('a Job we created that the cache does not show yet is not created again', () => {
+    const name = only(plan(optedIn()), 'startJob')[0]?.job.metadata?.name;
+    expect(plan(optedIn(), { rollout: { ...FREE, creating: name } })).toEqual({
+      state: 'installing',
+      steps: [],
+      next: DONE,
+    });
+  });
+
+  it('a running Job means wait', () => {
+    const job = finish(plan(optedIn()), 'running');
+    expect(plan(optedIn(), { jobs: [job] })).toEqual({
+      state: 'installing',
+      steps: [],
+      next: DONE,
+    });
+  });
+
+  it('success labels exactly the verified runtimes, marks provisioned, records the hash, posts a Normal event', () => {
+    const node = optedIn();
+    const job = finish(plan(node), 'succeeded');
+    const p = plan(node, { jobs: [job], outcomes: outcome({ report: report() }, job) });
+    const [patch] = only(p, 'patchNode');
+    expect(patch?.labels).toEqual({
+      'runtime.wasm-node.dev/wasmtime': 'ready',
+      'runtime.wasm-node.dev/spin': 'ready',
+      'wasm-node.dev/provisioned': 'true',
+      'wasm-node.dev/status': 'ready',
+    });
+    expect(patch?.annotations?.['wasm-node.dev/installed-hash']).toBe(HASH);
+    expect(only(p, 'event')).toEqual([
+      expect.objectContaining({ type: 'Normal', reason: 'Installed' }),
+    ]);
+    expect(only(p, 'deleteJob')).toEqual([]);
+    // Once the cache shows the record, the Job goes and the node is ready.
+    const after = plan(patched(node, p), { jobs: [job] });
+    expect(only(after, 'deleteJob')).toEqual([{ kind: 'deleteJob', name: job.metadata.name }]);
+    expect(plan(patched(node, p))).toEqual({ state: 'ready', steps: [], next: DONE });
+  });
+
+  it('a runtime the installer did not verify gets no label and a Warning', () => {
+    const node = optedIn();
+    const job = finish(plan(node), 'succeeded');
+    const partial = report({
+      runtimes: [
+        { name: 'wasmtime', verified: true, adopted: false },
+        { name: 'spin', verified: false, adopted: false },
+      ],
+    });
+    const p = plan(node, { jobs: [job], outcomes: outcome({ report: partial }, job) });
+    expect(only(p, 'patchNode')[0]?.labels).not.toHaveProperty(
+      ['runtime.wasm-node.dev/spin'],
+      'ready',
+    );
+    expect(only(p, 'event').map((e) => e.reason)).toEqual(['Installed', 'RuntimeNotVerified']);
+  });
+
+  it('a succeeded Job without a readable report is a failure (nothing is labelled unverified)', () => {
+    const node = optedIn();
+    const job = finish(plan(node), 'succeeded');
+    const p = plan(node, {
+      jobs: [job],
+      outcomes: outcome({ problem: 'termination message is not JSON: boom' }, job),
+    });
+    expect(only(p, 'patchNode')[0]?.labels).toMatchObject({ 'wasm-node.dev/status': 'failed' });
+    expect(only(p, 'event')[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'InstallFailed',
+      message: expect.stringContaining('not JSON'),
+    });
+  });
+});
+
+describe('planNode: failure and retry', () => {
+  const node = optedIn();
+  const job = finish(plan(node), 'failed');
+  const failedReport = report({
+    ok: false,
+    runtimes: [],
+    error: { code: 'RestartFailed', message: 'containerd did not come back', kind: 'failed' },
+  });
+  const recording = plan(node, { jobs: [job], outcomes: outcome({ report: failedReport }, job) });
+  const failedNode = patched(node, recording);
+
+  it('records the failure with the installer error as a Warning and a describe-visible annotation', () => {
+    expect(only(recording, 'event')[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'InstallFailed',
+      message: expect.stringContaining('RestartFailed: containerd did not come back'),
+    });
+    expect(failedNode.metadata.labels['wasm-node.dev/status']).toBe('failed');
+    expect(failedNode.metadata.annotations['wasm-node.dev/message']).toMatch(
+      /install failed \(attempt 1.*containerd did not come back/,
+    );
+    expect(JSON.parse(failedNode.metadata.annotations['wasm-node.dev/failure']!)).toMatchObject({
+      op: 'install',
+      hash: HASH,
+      attempts: 1,
+      job: job.metadata.name,
+    });
+  });
+
+  it('waits out the backoff, then deletes the failed Job, then retries under a new name', () => {
+    const waiting = plan(failedNode, { jobs: [job] });
+    expect(waiting.state).toBe('failed');
+    expect(waiting.steps).toEqual([]);
+    expect(requeueMs(waiting)).toBe(30_000 - 1000);
+    const later = NOW + 30_000;
+    expect(plan(failedNode, { jobs: [job], now: later }).steps).toEqual([
+      { kind: 'deleteJob', name: job.metadata.name },
+    ]);
+    const retry = only(plan(failedNode, { now: later }), 'startJob')[0];
+    expect(retry?.job.metadata?.name).not.toBe(job.metadata.name);
+    expect(retry?.job.metadata?.annotations?.['wasm-node.dev/attempt']).toBe('1');
+  });
+
+  it('the backoff doubles per attempt', () => {
+    const second = structuredClone(failedNode);
+    second.metadata.annotations['wasm-node.dev/failure'] = JSON.stringify({
+      op: 'install',
+      hash: HASH,
+      attempts: 2,
+      at: NOW,
+      job: 'x',
+    });
+    expect(requeueMs(plan(second))).toBe(60_000);
+  });
+
+  it('the retry annotation clears the failure once the failed Job is gone', () => {
+    const asked = structuredClone(failedNode);
+    asked.metadata.annotations['wasm-node.dev/retry'] = 'now';
+    expect(plan(asked, { jobs: [job] }).steps).toEqual([
+      { kind: 'deleteJob', name: job.metadata.name },
+    ]);
+    const cleared = plan(asked);
+    expect(only(cleared, 'patchNode')[0]?.annotations).toEqual({
+      'wasm-node.dev/retry': null,
+      'wasm-node.dev/failure': null,
+    });
+    expect(only(plan(patched(asked, cleared)), 'startJob')).toHaveLength(1);
+  });
+
+  it('a new desired state (config change) retries at once, ignoring the old backoff', () => {
+    const c = testConfig({ installer: { image: 'installer:2' }, rollout: { reverifyInterval: 0 } });
+    expect(
+      only(plan(failedNode, {}, { config: c, policy: optInPolicy(c) }), 'startJob'),
+    ).toHaveLength(1);
+  });
+});
+
+describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
+  const ready = optedIn(
+    {
+      'wasm-node.dev/installed-hash': HASH,
+      'wasm-node.dev/verified-at': new Date(NOW - 60_000).toISOString(),
+    },
+    {
+      'runtime.wasm-node.dev/wasmtime': 'ready',
+      'runtime.wasm-node.dev/spin': 'ready',
+      'wasm-node.dev/provisioned': 'true',
+      'wasm-node.dev/status': 'ready',
+    },
+  );
+
+  it('a new installer image re-installs a ready node', () => {
+    const c = testConfig({ installer: { image: 'installer:2' } });
+    const p = plan(ready, {}, { config: c, policy: optInPolicy(c) });
+    expect(only(p, 'startJob')[0]?.job.spec?.template.spec?.containers[0]?.image).toBe(
+      'installer:2',
+    );
+  });
+
+  it('re-verifies a ready node after reverifyInterval (staggered), and not before', () => {
+    const c = testConfig({ rollout: { reverifyInterval: '1h' } });
+    const cx = { config: c, policy: optInPolicy(c) };
+    const early = plan(ready, {}, cx);
+    expect(early.steps).toEqual([]);
+    expect(requeueMs(early)).toBeGreaterThanOrEqual(3_600_000 - 60_000);
+    expect(requeueMs(early)).toBeLessThanOrEqual(3_960_000);
+    const due = plan(ready, { now: NOW + 2 * 3_600_000 }, cx);
+    expect(only(due, 'startJob')).toHaveLength(1);
+  });
+
+  it('opt-out starts an uninstall Job and drops the ready labels first', () => {
+    const out = structuredClone(ready);
+    out.metadata.annotations['wasm-node'] = 'false';
+    const p = plan(out);
+    const [start] = only(p, 'startJob');
+    expect(start?.operation).toBe('uninstall');
+    expect(start?.job.spec?.template.spec?.containers[0]?.args?.slice(0, 3)).toEqual([
+      'uninstall',
+      '--runtimes',
+      'wasmtime,spin',
+    ]);
+    expect(start?.patch.labels).toMatchObject({
+      'runtime.wasm-node.dev/spin': null,
+      'wasm-node.dev/provisioned': null,
+      'wasm-node.dev/status': 'uninstalling',
+    });
+    // After the uninstall succeeds every marker goes, then the Job.
+    const job = finish(p, 'succeeded');
+    const done = plan(patched(out, p), { jobs: [job] });
+    expect(only(done, 'event')[0]?.reason).toBe('Uninstalled');
+    const clean = patched(patched(out, p), done);
+    expect(clean.metadata.labels).toEqual({});
+    expect(Object.keys(clean.metadata.annotations)).toEqual(['wasm-node']);
+    expect(plan(clean, { jobs: [job] }).steps).toEqual([
+      { kind: 'deleteJob', name: job.metadata.name },
+    ]);
+  });
+
+  it('an unreadable opt-in value warns and neither installs nor uninstalls', () => {
+    const bad = structuredClone(ready);
+    bad.metadata.annotations['wasm-node'] = 'yes';
+    const p = plan(bad);
+    expect(p.state).toBe('invalid');
+    expect(p.steps).toEqual([
+      expect.objectContaining({ kind: 'event', type: 'Warning', reason: 'InvalidOptInValue' }),
+    ]);
+  });
+});

@@ -1,0 +1,73 @@
+import type { NodeView } from '../../kube/views.ts';
+import { ANNOTATIONS, LABELS, RUNTIME_LABEL_PREFIX, type Operation } from '../keys.ts';
+
+/** The failure annotation: enough to schedule the retry and to know it was recorded. */
+export interface FailureRecord {
+  op: Operation;
+  hash: string;
+  /** Failed runs in a row for this op and hash. */
+  attempts: number;
+  /** When the failed run finished (epoch ms). */
+  at: number;
+  /** The Job whose failure this is; it is kept (logs!) until the retry replaces it. */
+  job: string;
+}
+
+export function readFailure(node: NodeView): FailureRecord | undefined {
+  const raw = node.metadata.annotations[ANNOTATIONS.failure];
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(raw) as Partial<FailureRecord>;
+    if (
+      (value.op === 'install' || value.op === 'uninstall') &&
+      typeof value.hash === 'string' &&
+      typeof value.attempts === 'number' &&
+      typeof value.at === 'number' &&
+      typeof value.job === 'string'
+    ) {
+      return value as FailureRecord;
+    }
+  } catch {
+    // A hand-edited annotation: treated as absent, the next outcome overwrites it.
+  }
+  return undefined;
+}
+
+export function formatFailure(record: FailureRecord): string {
+  return JSON.stringify(record);
+}
+
+/** Runtime names the node carries a runtime label for. */
+export function labelledRuntimes(node: NodeView): string[] {
+  return Object.keys(node.metadata.labels)
+    .filter((k) => k.startsWith(RUNTIME_LABEL_PREFIX))
+    .map((k) => k.slice(RUNTIME_LABEL_PREFIX.length));
+}
+
+const OWN_ANNOTATIONS = [
+  ANNOTATIONS.installedHash,
+  ANNOTATIONS.verifiedAt,
+  ANNOTATIONS.failure,
+  ANNOTATIONS.message,
+];
+
+/** Anything we wrote on the node, i.e. whether an opt-out has something to undo. */
+export function hasMarkers(node: NodeView): boolean {
+  const { labels, annotations } = node.metadata;
+  return (
+    labels[LABELS.status] !== undefined ||
+    labels[LABELS.provisioned] !== undefined ||
+    labelledRuntimes(node).length > 0 ||
+    OWN_ANNOTATIONS.some((k) => annotations[k] !== undefined)
+  );
+}
+
+/** The merge patch that removes every marker (retry and narrowing are the user's: kept). */
+export function clearMarkersPatch(node: NodeView): {
+  labels: Record<string, null>;
+  annotations: Record<string, null>;
+} {
+  const labels: Record<string, null> = { [LABELS.status]: null, [LABELS.provisioned]: null };
+  for (const runtime of labelledRuntimes(node)) labels[`${RUNTIME_LABEL_PREFIX}${runtime}`] = null;
+  return { labels, annotations: Object.fromEntries(OWN_ANNOTATIONS.map((k) => [k, null])) };
+}

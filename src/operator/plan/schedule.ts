@@ -1,0 +1,66 @@
+import type { NodeView } from '../../kube/views.ts';
+import { backoffDelay } from '../../controller/backoff.ts';
+import { nodeHash } from '../build/names.ts';
+import type { Config } from '../config.ts';
+import { ANNOTATIONS } from '../keys.ts';
+import { readFailure, type FailureRecord } from './node-records.ts';
+import type { NodeState } from './steps.ts';
+
+/** When a node's next run is due, as which attempt, and the state it is in until then. */
+export interface Schedule {
+  /** Epoch ms; undefined = nothing to run. */
+  due: number | undefined;
+  attempt: number;
+  state: NodeState;
+}
+
+/**
+ * The one rule of the failure budget: a node counts while its last install failed for the
+ * state it should have now. A config change gives a new desired hash, so failures of the old
+ * state stop counting: that is how a config change resumes a paused rollout.
+ */
+export function countsAgainstBudget(
+  failure: FailureRecord | undefined,
+  hash: string,
+): failure is FailureRecord {
+  return failure?.op === 'install' && failure.hash === hash;
+}
+
+/**
+ * Deterministic offset (0-10 % of the interval) so nodes installed together are not
+ * re-verified together.
+ */
+function reverifyStagger(nodeName: string, interval: number): number {
+  return Math.floor(
+    (parseInt(nodeHash(nodeName).slice(0, 8), 16) / 0x1_0000_0000) * interval * 0.1,
+  );
+}
+
+export function installSchedule(node: NodeView, hash: string, config: Config): Schedule {
+  const failure = readFailure(node);
+  const { annotations } = node.metadata;
+  if (countsAgainstBudget(failure, hash)) {
+    const wait = backoffDelay(config.rollout.retryBackoff, failure.attempts);
+    return { due: failure.at + wait, attempt: failure.attempts, state: 'failed' };
+  }
+  if (annotations[ANNOTATIONS.installedHash] !== hash)
+    return { due: 0, attempt: 0, state: 'pending' };
+  const interval = config.rollout.reverifyInterval;
+  const verifiedAt = Date.parse(annotations[ANNOTATIONS.verifiedAt] ?? '');
+  if (interval === 0 || Number.isNaN(verifiedAt))
+    return { due: undefined, attempt: 0, state: 'ready' };
+  return {
+    due: verifiedAt + interval + reverifyStagger(node.metadata.name, interval),
+    attempt: 0,
+    state: 'ready',
+  };
+}
+
+export function uninstallSchedule(node: NodeView, config: Config): Schedule {
+  const failure = readFailure(node);
+  if (failure?.op === 'uninstall') {
+    const wait = backoffDelay(config.rollout.retryBackoff, failure.attempts);
+    return { due: failure.at + wait, attempt: failure.attempts, state: 'failed' };
+  }
+  return { due: 0, attempt: 0, state: 'uninstalling' };
+}
