@@ -33,6 +33,9 @@ export default {
       displayName: 'apiserver',
       testMatch: ['<rootDir>/test/apiserver/**/*.test.ts'],
     },
+    // systemd machines (systemd-nspawn, Debian rootfs, their containerd.service): each test
+    // boots its own, so files run in parallel next to the cluster.
+    { ...common, displayName: 'machines', testMatch: ['<rootDir>/test/machines/**/*.test.ts'] },
     // The full local cluster with a real kubelet.
     { ...common, displayName: 'cluster', testMatch: ['<rootDir>/e2e/**/*.test.ts'] },
   ],

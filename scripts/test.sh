@@ -11,17 +11,17 @@ if [ "$(id -u)" != 0 ]; then
 fi
 bash e2e/tools/ensure-packages.sh containerd runc containernetworking-plugins buildah wabt \
   protobuf-compiler libseccomp-dev pkg-config build-essential busybox-static iptables \
-  iproute2 openssl jq util-linux
+  iproute2 openssl jq util-linux systemd-container mmdebstrap
 eval "$(scripts/ensure-node.sh --export)"
 echo "node $(node --version), npm $(npm --version)" >&2
 npm ci --no-audit --no-fund --loglevel=error
 bash scripts/build-tools.sh
 npm run -s typecheck
 npm run -s lint
-# Tiers that isolate themselves (temp dirs, free ports) run on two workers; the cluster tier
-# shares one node, so its files run one at a time, and the last step takes the cluster down
-# and checks that nothing is left on the host.
-npm run -s test:jest -- --ci "$@" --maxWorkers=2 --selectProjects unit chart harness containerd apiserver
+# Tiers that isolate themselves (temp dirs, free ports, machines of their own) run on two
+# workers; the cluster tier shares its nodes, so its files run one at a time, and the last step
+# takes the cluster down and checks that nothing is left on the host.
+npm run -s test:jest -- --ci "$@" --maxWorkers=2 --selectProjects unit chart harness containerd apiserver machines
 npm run -s test:jest -- --ci "$@" --runInBand --selectProjects cluster
 WASM_NODE_E2E_TEARDOWN=1 npm run -s test:jest -- --ci --runInBand e2e/cluster/teardown.test.ts --selectProjects cluster
 echo "all tests passed in $((SECONDS - start))s" >&2

@@ -11,8 +11,10 @@ done
 [ "$(id -u)" = 0 ] || { log "missing Debian packages ${missing[*]} and not root to install them"; exit 1; }
 log "installing Debian packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+# Other engineers' runs install packages on the same machine: wait for their dpkg lock.
+apt=(apt-get -o DPkg::Lock::Timeout=600)
+if ! "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2; then
   log "apt-get install failed; refreshing the package lists and retrying"
-  apt-get update >&2
-  apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  "${apt[@]}" update >&2
+  "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2
 fi
