@@ -1,7 +1,15 @@
 import { ConfigError } from './config-error.ts';
 import { detectLayout, type ConfigLayout } from './config-layout.ts';
 import { insertManagedBlock, splitManagedBlock } from './managed-block.ts';
-import { desiredEntry, renderEntry, type RuntimeInstall } from './runtime-entry.ts';
+import { RUNTIME_NAMES } from '../catalog/runtimes.ts';
+import { CRI_NAMESPACES } from './config-layout.ts';
+import {
+  declaredEntry,
+  desiredEntry,
+  renderEntry,
+  renderRuntime,
+  type RuntimeInstall,
+} from './runtime-entry.ts';
 import { canonical, isTable, parseToml, tableAt, type TomlTable } from './toml-table.ts';
 
 export interface AdoptedRuntime {
@@ -19,6 +27,8 @@ export interface PatchResult {
   written: string[];
   /** Handlers that already existed outside our block with equivalent settings, left as they were. */
   adopted: AdoptedRuntime[];
+  /** containerd's built-in runtimes our block declares so that they survive (see AddOptions.builtIn). */
+  carried: string[];
   warnings: string[];
 }
 
@@ -26,6 +36,14 @@ export interface AddOptions {
   runtimes: readonly RuntimeInstall[];
   /** Overrides the value mirrored from runc. */
   systemdCgroup?: boolean | undefined;
+  /**
+   * containerd's built-in runtimes as its `config dump` shows them, given when the release
+   * forgets them once a file declares any runtime: containerd 1.6 and 1.7 decode a declared
+   * `runtimes` table over the built-in map instead of merging into it, so a file that declares
+   * none (Debian's and Ubuntu's shipped config) would lose runc with our first entry. Such a
+   * file gets them in our block, declared so that they read back unchanged. (2.x merges.)
+   */
+  builtIn?: TomlTable | undefined;
 }
 
 /**
@@ -89,12 +107,12 @@ function withoutHandlers(
   return copy;
 }
 
+/** Checks that `text` declares exactly `expected` (handler → entry) beyond `original`. */
 function verify(
   text: string,
   original: TomlTable,
   layout: ConfigLayout,
-  written: readonly RuntimeInstall[],
-  systemdCgroup: boolean | undefined,
+  expected: ReadonlyMap<string, TomlTable>,
 ): void {
   let result: TomlTable;
   try {
@@ -105,16 +123,16 @@ function verify(
       `adding [${layout.runtimesPath.join('.')}.<name>] tables makes the file invalid (${(err as Error).message}): the runtimes table or a parent is written as an inline table or with dotted keys, which a table header cannot extend; rewrite it as [table] sections first`,
     );
   }
-  for (const install of written) {
-    const got = tableAt(result, [...layout.runtimesPath, install.runtime.name]);
-    if (canonical(got) !== canonical(desiredEntry(install, systemdCgroup))) {
+  for (const [name, entry] of expected) {
+    const got = tableAt(result, [...layout.runtimesPath, name]);
+    if (canonical(got) !== canonical(entry)) {
       throw new ConfigError(
         'verification-failed',
-        `after the edit, runtime "${install.runtime.name}" reads back as ${JSON.stringify(got)}; refusing to write a config that does not say what was intended`,
+        `after the edit, runtime "${name}" reads back as ${canonical(got)}; refusing to write a config that does not say what was intended`,
       );
     }
   }
-  const names = written.map((w) => w.runtime.name);
+  const names = [...expected.keys()];
   if (
     canonical(withoutHandlers(result, original, layout.runtimesPath, names)) !== canonical(original)
   ) {
@@ -125,6 +143,34 @@ function verify(
   }
 }
 
+const CARRIED_NOTE =
+  "# containerd's built-in runtimes, unchanged: containerd 1.x forgets them once a file declares any runtime";
+const NO_BUILT_IN_WARNING =
+  "the file declares no runtime: on containerd 1.6/1.7 a declared runtime replaces the built-in runc, so the installer also declares runc in the block, as the node's own `containerd config dump` shows it";
+
+/**
+ * The built-in runtimes to declare beside ours, by name, as they must be written. Those our
+ * block already declares stay as they are, whatever the release now running: containerd
+ * upgraded from 1.6 to 1.7 or 2.x reads them as before (1.7 defaults the sandbox mode they
+ * lack, 2.x merges them over its own), and rewriting them would change what it reads.
+ */
+function carriedRuntimes(
+  layout: ConfigLayout,
+  block: string | undefined,
+  writing: boolean,
+  builtIn: TomlTable | undefined,
+): Record<string, TomlTable> {
+  // 1.x reads only v1/v2 plugin IDs; a file that declares a runtime already replaced the map.
+  if (!writing || layout.namespace === CRI_NAMESPACES.v3 || Object.keys(layout.runtimes).length > 0)
+    return {};
+  const declared = tableAt(parseToml(block ?? ''), layout.runtimesPath) ?? {};
+  const kept = Object.entries(declared).filter(([name]) => !RUNTIME_NAMES.includes(name));
+  const carried = kept.length > 0 ? kept : Object.entries(builtIn ?? {});
+  return Object.fromEntries(
+    carried.flatMap(([name, entry]) => (isTable(entry) ? [[name, declaredEntry(entry)]] : [])),
+  );
+}
+
 /**
  * Adds (or updates) our runtimes in a containerd config, as a managed block at the end of the
  * file or where the block already is. Pure: text in, text out; the same input always gives
@@ -132,16 +178,29 @@ function verify(
  */
 export function addRuntimes(text: string, options: AddOptions): PatchResult {
   parseToml(text);
-  const { base, at } = splitManagedBlock(text);
+  const { base, at, block } = splitManagedBlock(text);
   const original = parseToml(base);
   const layout = detectLayout(original);
   const { write, adopted } = classify(layout, options.runtimes);
   const systemdCgroup = options.systemdCgroup ?? layout.runcSystemdCgroup;
-  const body = write
-    .map((install) => renderEntry(install, { namespace: layout.namespace, systemdCgroup }))
-    .join('\n');
+  const carried = carriedRuntimes(layout, block, write.length > 0, options.builtIn);
+  const carriedNote = Object.keys(carried).length > 0 ? [CARRIED_NOTE] : [];
+  const body = [
+    ...carriedNote,
+    ...Object.entries(carried).map(([name, entry]) => renderRuntime(layout.namespace, name, entry)),
+    ...write.map((install) => renderEntry(install, { namespace: layout.namespace, systemdCgroup })),
+  ].join('\n');
   const next = write.length === 0 ? base : insertManagedBlock(base, at, body);
-  verify(next, original, layout, write, systemdCgroup);
+  const expected = new Map([
+    ...Object.entries(carried),
+    ...write.map((w): [string, TomlTable] => [w.runtime.name, desiredEntry(w, systemdCgroup)]),
+  ]);
+  verify(next, original, layout, expected);
+  const unprotected =
+    write.length > 0 &&
+    Object.keys(carried).length === 0 &&
+    layout.namespace !== CRI_NAMESPACES.v3 &&
+    Object.keys(layout.runtimes).length === 0;
   return {
     text: next,
     changed: next !== text,
@@ -149,7 +208,8 @@ export function addRuntimes(text: string, options: AddOptions): PatchResult {
     namespace: layout.namespace,
     written: write.map((w) => w.runtime.name),
     adopted,
-    warnings: layout.warnings,
+    carried: Object.keys(carried),
+    warnings: unprotected ? [...layout.warnings, NO_BUILT_IN_WARNING] : layout.warnings,
   };
 }
 
@@ -165,14 +225,20 @@ export function removeRuntimes(text: string): PatchResult {
     namespace: layout.namespace,
     written: [],
     adopted: [],
+    carried: [],
     warnings: layout.warnings,
   };
 }
 
-/** The handlers our block in `text` defines (none when there is no block). */
+/**
+ * The handlers our block in `text` defines for our runtimes (none when there is no block):
+ * catalog runtimes only, since a carried built-in (runc) is containerd's, not ours.
+ */
 export function ownedHandlers(text: string): string[] {
   const { base, block } = splitManagedBlock(text);
   if (block === undefined) return [];
   const layout = detectLayout(parseToml(base));
-  return Object.keys(tableAt(parseToml(block), layout.runtimesPath) ?? {});
+  return Object.keys(tableAt(parseToml(block), layout.runtimesPath) ?? {}).filter((name) =>
+    RUNTIME_NAMES.includes(name),
+  );
 }

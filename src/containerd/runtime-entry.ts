@@ -1,5 +1,6 @@
 import type { Runtime } from '../catalog/runtimes.ts';
 import type { CriNamespace } from './config-layout.ts';
+import { isTable, type TomlTable } from './toml-table.ts';
 
 export interface RuntimeInstall {
   runtime: Runtime;
@@ -45,17 +46,38 @@ function scalar(value: unknown): string {
   return String(value);
 }
 
-/** TOML text for one runtime: a table header per level, two-space indented keys. */
-export function renderEntry(install: RuntimeInstall, settings: EntrySettings): string {
-  const header = `plugins.${key(settings.namespace)}.containerd.runtimes.${key(install.runtime.name)}`;
+/** TOML text for one runtime entry: a table header per level, two-space indented keys. */
+export function renderRuntime(namespace: CriNamespace, name: string, entry: TomlTable): string {
+  const header = `plugins.${key(namespace)}.containerd.runtimes.${key(name)}`;
   const lines = [`[${header}]`];
-  const { options, ...fields } = desiredEntry(install, settings.systemdCgroup);
-  for (const [k, v] of Object.entries(fields)) lines.push(`  ${k} = ${scalar(v)}`);
-  if (options !== undefined) {
+  const { options, ...fields } = entry;
+  for (const [k, v] of Object.entries(fields)) lines.push(`  ${key(k)} = ${scalar(v)}`);
+  if (isTable(options)) {
     lines.push(`[${header}.options]`);
-    for (const [k, v] of Object.entries(options as Record<string, unknown>)) {
-      lines.push(`  ${k} = ${scalar(v)}`);
-    }
+    for (const [k, v] of Object.entries(options)) lines.push(`  ${key(k)} = ${scalar(v)}`);
   }
   return lines.join('\n');
+}
+
+/** TOML text for one of our runtimes. */
+export function renderEntry(install: RuntimeInstall, settings: EntrySettings): string {
+  return renderRuntime(
+    settings.namespace,
+    install.runtime.name,
+    desiredEntry(install, settings.systemdCgroup),
+  );
+}
+
+const isZero = (v: unknown) =>
+  v === '' || v === false || v === 0 || v === 0n || (Array.isArray(v) && v.length === 0);
+
+/**
+ * The entry a file must declare so that containerd reads back `effective` (an entry of its
+ * `config dump`): fields left out decode to their zero value, so only the others are written;
+ * `options` is a free-form map that keeps exactly the keys written, so it is kept whole.
+ */
+export function declaredEntry(effective: TomlTable): TomlTable {
+  return Object.fromEntries(
+    Object.entries(effective).filter(([k, v]) => k === 'options' || !isZero(v)),
+  );
 }

@@ -1,6 +1,7 @@
 import { addRuntimes, removeRuntimes, type PatchResult } from '../containerd/patch-config.ts';
 import { splitManagedBlock } from '../containerd/managed-block.ts';
 import type { RuntimeInstall } from '../containerd/runtime-entry.ts';
+import type { TomlTable } from '../containerd/toml-table.ts';
 import { InstallError } from './install-error.ts';
 import type { EditTarget } from './node-flavour.ts';
 
@@ -29,6 +30,8 @@ export interface CurrentFiles {
   seed: () => Promise<string>;
   /** The version key of the distribution's own config, for drop-ins. */
   version: number;
+  /** containerd's built-in runtimes when it forgets them once a file declares any (1.x). */
+  builtIn?: TomlTable | undefined;
 }
 
 function spliceBlock(into: string, from: string): string {
@@ -56,7 +59,7 @@ export async function planInstall(
   switch (target.kind) {
     case 'config': {
       const text = files.target ?? `${SEEDED_MARKER}\n${await files.seed()}`;
-      const patch = addRuntimes(text, { runtimes });
+      const patch = addRuntimes(text, { runtimes, builtIn: files.builtIn });
       return {
         target,
         before: files.target,
@@ -70,7 +73,7 @@ export async function planInstall(
       // Our block is computed against the rendered file (its namespace, runc's cgroup driver,
       // handlers the distribution already registers), then carried into the template.
       const rendered = requireRendered(target, files);
-      const patch = addRuntimes(rendered, { runtimes });
+      const patch = addRuntimes(rendered, { runtimes, builtIn: files.builtIn });
       const template = files.target ?? target.base;
       const after = spliceBlock(template, patch.text);
       return {
@@ -83,6 +86,7 @@ export async function planInstall(
       };
     }
     case 'drop-in': {
+      // Merged by the distribution into a config that declares its own runtimes: no built-ins.
       const patch = addRuntimes(`version = ${files.version}\n`, { runtimes });
       return {
         target,

@@ -45,6 +45,28 @@ async function dump(
   }
 }
 
+/**
+ * The runtimes the node's containerd has built in (containerd 1.x: see AddOptions.builtIn): its
+ * dump of a config that declares nothing, /dev/null, which every node has.
+ */
+export async function builtInRuntimes(
+  inst: ContainerdInstance,
+  exec: HostExec,
+): Promise<TomlTable> {
+  const r = await exec.run([inst.exe, '--config', '/dev/null', 'config', 'dump'], {
+    timeoutMs: 30_000,
+  });
+  if (r.code !== 0) {
+    throw new InstallError(
+      'containerd-unusable',
+      `\`${inst.exe} config dump\` of an empty config failed: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+    );
+  }
+  return (
+    tableAt(parseToml(r.stdout), ['plugins', CRI_NAMESPACES.v2, 'containerd', 'runtimes']) ?? {}
+  );
+}
+
 /** Non-glob imports must exist: containerd 2.x `config dump` skips a missing one, the daemon does not. */
 async function checkImports(fs: HostFs, path: string, text: string): Promise<void> {
   const imports = parseToml(text)['imports'];

@@ -11,6 +11,7 @@ const proc = (pid: number, ppid: number, args: string[], exe?: string): HostProc
   pid,
   ppid,
   args,
+  comm: (args[0] ?? '').split('/').pop() ?? '',
   exe,
   path: '/usr/bin',
 });

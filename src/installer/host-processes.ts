@@ -4,6 +4,8 @@ export interface HostProcess {
   pid: number;
   ppid: number;
   args: string[];
+  /** Its name in the kernel (/proc/PID/comm, as stat shows it). */
+  comm: string;
   /** The executable as the process sees it (a host path when the process runs on the host). */
   exe: string | undefined;
   /** PATH from its environment: where containerd looks up shims. */
@@ -19,14 +21,16 @@ async function readProcess(procRoot: string, pid: number): Promise<HostProcess |
     ]);
     const args = cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
     // stat is "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
     const exe = await readlink(`${dir}/exe`).catch(() => undefined);
     const environ = await readFile(`${dir}/environ`, 'utf8').catch(() => '');
     const path = environ
       .split('\0')
       .find((e) => e.startsWith('PATH='))
       ?.slice(5);
-    return { pid, ppid, args, exe: exe?.replace(/ \(deleted\)$/, ''), path };
+    return { pid, ppid, args, comm, exe: exe?.replace(/ \(deleted\)$/, ''), path };
   } catch {
     return undefined; // exited while we looked
   }

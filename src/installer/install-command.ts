@@ -4,7 +4,7 @@ import { ConfigError } from '../containerd/config-error.ts';
 import { ownedHandlers } from '../containerd/patch-config.ts';
 import { registeredHandlers } from '../cri/runtime-status.ts';
 import { planInstall, planUninstall } from './config-change.ts';
-import { containerdVersion } from './config-validate.ts';
+import { builtInRuntimes, containerdVersion } from './config-validate.ts';
 import { acquireHostLock } from './host-lock.ts';
 import { InstallError } from './install-error.ts';
 import {
@@ -59,8 +59,10 @@ async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome>
     );
     if (refusal) throw new InstallError('cgroups-unsupported', refusal);
   }
-  const files = await currentFiles(ctx, deps);
-  const legacy = legacyShimCri(await containerdVersion(ctx.inst, deps.exec));
+  const version = await containerdVersion(ctx.inst, deps.exec);
+  const legacy = legacyShimCri(version);
+  const builtIn = version.major < 2 ? await builtInRuntimes(ctx.inst, deps.exec) : undefined;
+  const files = { ...(await currentFiles(ctx, deps)), builtIn };
   const change = await planInstall(
     ctx.plan.target,
     files,
@@ -172,7 +174,7 @@ export async function runOperation(
       ok: false,
       runtimes: [],
       changed: false,
-      restarted: err instanceof InstallError && err.rolledBack,
+      restarted: err instanceof InstallError && err.restarted,
       rolledBack: err instanceof InstallError && err.rolledBack,
       durationMs: deps.now() - start,
       error: { code, message: (err as Error).message, kind: 'failed' },

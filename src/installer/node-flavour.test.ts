@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ContainerdInstance } from './containerd-instance.ts';
 import { InstallError } from './install-error.ts';
-import { parseOsRelease, planFlavour, type HostFacts } from './node-flavour.ts';
+import {
+  parseOsRelease,
+  planFlavour,
+  serviceManager,
+  type HostFacts,
+  type InitFacts,
+} from './node-flavour.ts';
 
 const inst = (configPath: string, ...ancestors: string[][]): ContainerdInstance => ({
   pid: 42,
@@ -11,9 +17,22 @@ const inst = (configPath: string, ...ancestors: string[][]): ContainerdInstance 
   path: '/usr/bin',
   ancestors,
 });
+// Debian, Ubuntu and kind: systemd started as /sbin/init.
+const SYSTEMD: InitFacts = {
+  exe: '/usr/lib/systemd/systemd',
+  comm: 'systemd',
+  systemdRunning: true,
+  openrcRunning: false,
+};
+const NO_INIT: InitFacts = {
+  exe: '/process_api',
+  comm: 'process_api',
+  systemdRunning: false,
+  openrcRunning: false,
+};
 const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   osRelease: { ID: 'ubuntu' },
-  init: 'systemd',
+  init: SYSTEMD,
   configText: 'version = 2\n',
   existing: new Set(),
   ...over,
@@ -106,16 +125,63 @@ describe('planFlavour', () => {
   );
 
   it('an unknown init system reads fine but cannot restart; a restart command fixes that', () => {
-    const plain = planFlavour(inst('/etc/containerd/config.toml'), facts({ init: 'process_api' }));
+    const plain = planFlavour(inst('/etc/containerd/config.toml'), facts({ init: NO_INIT }));
     expect(plain.restart).toMatchObject({
       kind: 'none',
       reason: expect.stringMatching(/--restart-command/),
     });
     const custom = planFlavour(
       inst('/etc/containerd/config.toml'),
-      facts({ init: 'process_api', restartCommand: '/bin/x' }),
+      facts({ init: NO_INIT, restartCommand: '/bin/x' }),
     );
     expect(custom.restart).toEqual({ kind: 'command', command: '/bin/x' });
+  });
+});
+
+describe('serviceManager: from what PID 1 runs, never from the name it was started as', () => {
+  const none = { systemdRunning: false, openrcRunning: false };
+  it.each<[string, InitFacts, string | undefined]>([
+    ['systemd started as /sbin/init (Debian, Ubuntu, kind)', SYSTEMD, 'systemd'],
+    [
+      '/lib/systemd/systemd (no merged /usr)',
+      { ...none, exe: '/lib/systemd/systemd', comm: 'systemd' },
+      'systemd',
+    ],
+    [
+      '/usr/lib/systemd/systemd before /run/systemd/system exists',
+      { ...none, exe: '/usr/lib/systemd/systemd', comm: 'init' },
+      'systemd',
+    ],
+    [
+      'PID 1 unreadable but /run/systemd/system present',
+      { ...none, exe: undefined, comm: undefined, systemdRunning: true },
+      'systemd',
+    ],
+    [
+      'openrc-init',
+      { exe: '/sbin/openrc-init', comm: 'openrc-init', systemdRunning: false, openrcRunning: true },
+      'openrc',
+    ],
+    [
+      "busybox's init running OpenRC (Alpine)",
+      { exe: '/bin/busybox', comm: 'init', systemdRunning: false, openrcRunning: true },
+      'openrc',
+    ],
+    ['sysvinit without OpenRC', { ...none, exe: '/sbin/init', comm: 'init' }, undefined],
+    ['a container init (tini)', { ...none, exe: '/usr/bin/tini', comm: 'tini' }, undefined],
+    ["Firecracker's process_api", NO_INIT, undefined],
+  ])('%s', (_form, init, expected) => {
+    expect(serviceManager(init)).toBe(expected);
+  });
+
+  it('a container init gets no restart method, and the reason names PID 1', () => {
+    const tini = { ...NO_INIT, exe: '/usr/bin/tini', comm: 'tini' };
+    expect(planFlavour(inst('/etc/containerd/config.toml'), facts({ init: tini })).restart).toEqual(
+      {
+        kind: 'none',
+        reason: expect.stringMatching(/PID 1 is \/usr\/bin\/tini .*--restart-command/),
+      },
+    );
   });
 });
 

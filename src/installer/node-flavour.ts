@@ -24,11 +24,36 @@ export interface FlavourPlan {
   notes: string[];
 }
 
+/**
+ * What tells the node's service manager. PID 1's command line does not: Debian, Ubuntu and
+ * kind start systemd as `/sbin/init`, Alpine starts busybox's init, and OpenRC can run under
+ * either sysvinit's or its own `openrc-init`.
+ */
+export interface InitFacts {
+  /** /proc/1/exe as PID 1 sees it: the binary behind any symlink (/usr/lib/systemd/systemd). */
+  exe: string | undefined;
+  /** /proc/1/comm. */
+  comm: string | undefined;
+  /** /run/systemd/system exists: systemd's own test that it is the running service manager (sd_booted). */
+  systemdRunning: boolean;
+  /** /run/openrc exists: OpenRC has booted the node, whichever init runs it. */
+  openrcRunning: boolean;
+}
+
+export type ServiceManager = 'systemd' | 'openrc';
+
+/** The node's service manager, or undefined when it has neither systemd nor OpenRC. */
+export function serviceManager(init: InitFacts): ServiceManager | undefined {
+  const exe = basename(init.exe ?? '');
+  if (init.systemdRunning || exe === 'systemd' || init.comm === 'systemd') return 'systemd';
+  if (init.openrcRunning || exe === 'openrc-init') return 'openrc';
+  return undefined;
+}
+
 /** What the installer looked up on the node, so that deciding stays a pure function. */
 export interface HostFacts {
   osRelease: Record<string, string>;
-  /** `comm` of the node's PID 1. */
-  init: string;
+  init: InitFacts;
   /** The live config's text, when the file exists. */
   configText: string | undefined;
   /** Which of probePaths() exist. */
@@ -132,19 +157,22 @@ export function planFlavour(inst: ContainerdInstance, facts: HostFacts): Flavour
   const immutable = IMMUTABLE[id];
   if (immutable !== undefined) throw new InstallError('immutable-host', immutable);
   const { unit, ...plan } = detect(inst, facts);
-  let restart: RestartMethod;
-  if (facts.restartCommand !== undefined)
-    restart = { kind: 'command', command: facts.restartCommand };
-  else if (facts.init === 'systemd') restart = { kind: 'systemd', unit };
-  else if (facts.init === 'openrc-init' || facts.init === 'init')
-    restart = { kind: 'openrc', service: unit };
-  else {
-    restart = {
-      kind: 'none',
-      reason: `cannot tell how to restart containerd: the node's PID 1 is "${facts.init}", neither systemd nor OpenRC; pass --restart-command`,
-    };
+  return { ...plan, restart: restartMethod(facts, unit) };
+}
+
+function restartMethod(facts: HostFacts, unit: string): RestartMethod {
+  if (facts.restartCommand !== undefined) return { kind: 'command', command: facts.restartCommand };
+  switch (serviceManager(facts.init)) {
+    case 'systemd':
+      return { kind: 'systemd', unit };
+    case 'openrc':
+      return { kind: 'openrc', service: unit };
+    case undefined:
+      return {
+        kind: 'none',
+        reason: `cannot tell how to restart containerd: the node's PID 1 is ${facts.init.exe ?? facts.init.comm ?? 'unreadable'} and neither /run/systemd/system nor /run/openrc exists, so it runs neither systemd nor OpenRC; pass --restart-command`,
+      };
   }
-  return { ...plan, restart };
 }
 
 export function parseOsRelease(text: string | undefined): Record<string, string> {

@@ -84,14 +84,15 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
   });
   const existing = new Set<string>();
   for (const p of probePaths(inst)) if (await deps.fs.exists(p)) existing.add(p);
-  const init =
-    procs
-      .find((p) => p.pid === 1)
-      ?.args[0]?.split('/')
-      .pop() ?? 'unknown';
+  const pid1 = procs.find((p) => p.pid === 1);
   const plan = planFlavour(inst, {
     osRelease: parseOsRelease(await deps.fs.readText('/etc/os-release')),
-    init,
+    init: {
+      exe: pid1?.exe,
+      comm: pid1?.comm,
+      systemdRunning: await deps.fs.exists('/run/systemd/system'),
+      openrcRunning: await deps.fs.exists('/run/openrc'),
+    },
     configText: await deps.fs.readText(inst.configPath),
     existing,
     restartCommand: opts.restartCommand,
@@ -224,23 +225,59 @@ export async function applyChange(
     return { changed: change.after !== change.before, restarted: true, rolledBack: false, status };
   } catch (err) {
     if (change.after === change.before) throw err;
-    deps.log.error({ err, path }, 'change failed after the swap: restoring the previous config');
-    await writeTarget(deps.fs, path, change.before);
-    // The failure may have left containerd down: then there is no PID to wait past.
-    const running = await deps
-      .containerds()
-      .then((all) => selectContainerd(all, { socket: inst.address }).pid)
-      .catch(() => undefined);
-    await restartContainerd(plan.restart, deps).catch((e: unknown) =>
-      deps.log.error({ err: e }, 'restart after restore failed'),
-    );
-    await waitForContainerd(inst.address, running, opts.restartTimeoutMs, deps);
-    deps.log.info({ path }, 'previous config restored and containerd running again');
-    const failure =
-      err instanceof InstallError
-        ? err
-        : new InstallError('restart-failed', (err as Error).message);
-    failure.rolledBack = true;
-    throw failure;
+    throw await rollBack(ctx, change, err, opts, deps);
   }
+}
+
+/** The containerd serving `address` now, or undefined when none does. */
+const runningPid = (deps: NodeDeps, address: string) =>
+  deps
+    .containerds()
+    .then((all) => selectContainerd(all, { socket: address }).pid)
+    .catch(() => undefined);
+
+/**
+ * Puts the previous config back after `cause` and brings containerd onto it; returns the error
+ * to report. A containerd still running as the same process never read the new config (the
+ * restart command failed before stopping it), so it needs no restart; waiting for a new PID
+ * then would only run out the clock.
+ */
+async function rollBack(
+  ctx: NodeContext,
+  change: ConfigChange,
+  cause: unknown,
+  opts: NodeOptions,
+  deps: NodeDeps,
+): Promise<InstallError> {
+  const { inst, plan } = ctx;
+  const path = plan.target.path;
+  deps.log.error(
+    { err: cause, path },
+    'change failed after the swap: restoring the previous config',
+  );
+  await writeTarget(deps.fs, path, change.before);
+  const failure =
+    cause instanceof InstallError
+      ? cause
+      : new InstallError('restart-failed', (cause as Error).message);
+  const running = await runningPid(deps, inst.address);
+  if (running !== undefined && running === inst.pid) {
+    deps.log.info({ path, pid: running }, 'previous config restored; containerd never restarted');
+    failure.message += `; the previous config is restored and containerd (pid ${running}) never restarted, so it still runs it`;
+    failure.rolledBack = true;
+    return failure;
+  }
+  try {
+    await restartContainerd(plan.restart, deps);
+  } catch (err) {
+    return new InstallError(
+      'containerd-down',
+      `${failure.message}; the previous config is restored, but restarting containerd onto it failed too: ${(err as Error).message}`,
+    );
+  }
+  await waitForContainerd(inst.address, running, opts.restartTimeoutMs, deps);
+  deps.log.info({ path }, 'previous config restored and containerd running again');
+  failure.rolledBack = true;
+  failure.restarted = true;
+  return failure;
 }

@@ -24,6 +24,7 @@ import {
 } from '../support/installer-cli.ts';
 import { containerdBuilds, type ContainerdBuild } from '../support/containerd-builds.ts';
 import {
+  debianShippedConfig,
   nodeConfigV3,
   startSupervisedNode,
   type SupervisedNode,
@@ -140,6 +141,34 @@ describe('install, re-run and uninstall on a real containerd', () => {
   }, 300_000);
 });
 
+describe("Debian's shipped config, which declares no runtime", () => {
+  it.each(['debian-1.6', 'v1.7.35', 'v2.2.9'])(
+    'containerd %s: runc kept, wasmtime verified, uninstall restores the bytes',
+    async (version) => {
+      const build = containerdBuilds().find((b) => b.version === version) as ContainerdBuild;
+      node = await startSupervisedNode({
+        config: debianShippedConfig,
+        containerdBin: dirname(build.containerd),
+      });
+      const original = readFileSync(node.configPath, 'utf8');
+      const { report } = await installer(node, ['install', '--runtimes', 'wasmtime']);
+      expect(report).toMatchObject({ ok: true, restarted: true });
+      expect(report.runtimes[0]?.verified).toBe(true);
+      const now = await handlers(node);
+      expect(now.get('runc')).toBe('io.containerd.runc.v2');
+      expect(now.get('wasmtime')).toBe('io.containerd.wasmtime.v1');
+      const removed = await installer(node, ['uninstall']);
+      expect(removed.report).toMatchObject({
+        ok: true,
+        runtimes: [{ name: 'wasmtime', verified: true }],
+      });
+      expect(readFileSync(node.configPath, 'utf8')).toBe(original);
+      expect((await handlers(node)).get('runc')).toBe('io.containerd.runc.v2');
+    },
+    300_000,
+  );
+});
+
 describe('containerd 2.x with a version 3 config', () => {
   it('installs into the v3 runtime plugin, verifies through CRI, and uninstalls byte for byte', async () => {
     const v2 = containerdBuilds().find((b) => b.major === 2) as ContainerdBuild;
@@ -250,6 +279,36 @@ describe('faults leave the node as it was', () => {
     expect(readFileSync(node.configPath, 'utf8')).toBe(original);
     expect((await handlers(node)).has('wasmtime')).toBe(false);
     expect(binaries(node)).toEqual([]);
+  }, 240_000);
+
+  it('restart command failing without stopping containerd: restored at once, never restarted, rolledBack', async () => {
+    // As `rc-service` on a systemd node: the service manager refuses, containerd runs on. It
+    // never read the new config, so there is no new PID to wait for, only the file to restore.
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const pid = node.containerdPid();
+    const refusing = join(node.dir, 'bin/refusing-restart');
+    writeFileSync(
+      refusing,
+      '#!/bin/sh\necho "rc-service: service containerd does not exist" >&2\nexit 1\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
+      restartCommand: refusing,
+    });
+    expect(r.report).toMatchObject({
+      ok: false,
+      changed: false,
+      restarted: false,
+      rolledBack: true,
+      error: { code: 'restart-failed' },
+    });
+    expect(r.report.error?.message).toMatch(
+      /does not exist.*previous config is restored and containerd \(pid \d+\) never restarted/,
+    );
+    await unchanged(node, original, pid);
   }, 240_000);
 
   it('installer killed after the swap, then re-run: converges and verifies', async () => {
