@@ -1,6 +1,9 @@
 // Bundles the operator and the installer into one ESM file each (npm run bundle): the images
 // then need only a Node 24 binary, no node_modules.
+import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+
+const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
 
 const entries = {
   'wasm-node-installer': 'src/installer/main.ts',
@@ -20,6 +23,8 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
+  // `wasm-node-installer --version` (src/installer/cli.ts).
+  define: { 'process.env.WASM_NODE_VERSION': JSON.stringify(version) },
   legalComments: 'linked',
   logLevel: 'info',
 });

@@ -8,13 +8,20 @@ commands:
   install             put runtimes on this node: shims, containerd config, restart, verify
   uninstall           take them off again
   status              report what is installed and registered
-  config add|remove   preview the containerd config change for a file (no host access)`;
+  config add|remove   preview the containerd config change for a file (no host access)
+  --version           print the version`;
+
+// scripts/bundle.ts writes the release version in; run from source it is the checkout's.
+const VERSION = process.env.WASM_NODE_VERSION ?? 'development';
 
 /** Runs one invocation and returns its exit code; every failure is one line on stderr. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
+      case '--version':
+        io.stdout(`${VERSION}\n`);
+        return 0;
       case 'config':
         await configCommand(args, io);
         return 0;

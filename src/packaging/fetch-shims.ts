@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { resolveRuntimes } from '../catalog/runtimes.ts';
-import { sha256File } from '../installer/host-fs.ts';
 import {
   SHIMS_MANIFEST_SCHEMA,
   ShimsManifestSchema,
@@ -13,7 +12,7 @@ import {
   type ShimsManifest,
   type ShippedRuntime,
 } from '../formats/shims-manifest.ts';
-import type { Arch, ShimVersions } from './shim-versions.ts';
+import type { Arch, RuntimeVersions, ShimVersions } from './shim-versions.ts';
 
 const exec = promisify(execFile);
 
@@ -24,8 +23,10 @@ export interface FetchShimsOptions {
   /** Receives the binaries and manifest.json: the installer's --shims-dir. */
   outDir: string;
   /**
-   * Bundles built by earlier image stages, one directory per runtime name holding
-   * manifest-entry.json and the bundle's directory (installer-image/bundle-crun-wasm.sh).
+   * Runtimes not to download: one directory per runtime name holding its manifest-entry.json
+   * (a shims manifest entry) and its files: the binary, or the bundle's directory. Bundles that
+   * an earlier image stage built (installer-image/bundle-crun-wasm.sh), or a build's local
+   * inputs (scripts/images.sh). A runtime found here is taken from here.
    */
   bundlesDir?: string;
   fetch?: typeof globalThis.fetch;
@@ -44,9 +45,15 @@ export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest
   for (const runtime of resolveRuntimes(opts.runtimes)) {
     const entry = opts.versions.runtimes[runtime.name];
     if (!entry) throw new Error(`${runtime.name}: no entry in the versions file`);
-    if (entry.bundle) {
-      manifest.runtimes.push(await takeBundle(runtime.name, entry.version, opts));
+    const given = await takeGiven(runtime.name, entry, opts.bundlesDir, opts.outDir);
+    if (given) {
+      manifest.runtimes.push(given);
       continue;
+    }
+    if (entry.bundle) {
+      throw new Error(
+        `${runtime.name} is built into a bundle by an image stage; pass its output as bundlesDir`,
+      );
     }
     const artifact = entry.artifacts[opts.arch];
     if (!artifact.sha256) {
@@ -81,31 +88,44 @@ export async function fetchShims(opts: FetchShimsOptions): Promise<ShimsManifest
   return checked;
 }
 
-/** Checks a bundle an earlier stage built and copies it into the shims dir. */
-async function takeBundle(
+/**
+ * Copies a runtime given in `<bundlesDir>/<name>/` into the shims dir, or returns undefined when
+ * there is none. Its files are not checked against its entry here: the entry came with them, so
+ * a match would prove nothing about where they came from. The installer checks every file
+ * against the manifest before it writes anything on a node (and a build with a deliberately
+ * corrupted input is how the tests make it refuse one); the pins that do say where bytes come
+ * from are versions.json's, checked above for every download.
+ */
+async function takeGiven(
   name: string,
-  version: string,
-  opts: FetchShimsOptions,
-): Promise<ShippedRuntime> {
-  if (!opts.bundlesDir)
+  pinned: RuntimeVersions,
+  bundlesDir: string | undefined,
+  outDir: string,
+): Promise<ShippedRuntime | undefined> {
+  if (!bundlesDir) return undefined;
+  const dir = path.join(bundlesDir, name);
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, 'manifest-entry.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const entry = ShippedRuntimeSchema.parse(JSON.parse(text));
+  // A runtime the image builds from pinned packages ships only that version; a runtime that
+  // is downloaded otherwise may be given as a stand-in (the test shim of builds offline).
+  if (entry.name !== name || (pinned.bundle && entry.version !== pinned.version)) {
     throw new Error(
-      `${name} is built into a bundle by an image stage; pass its output as bundlesDir`,
-    );
-  const dir = path.join(opts.bundlesDir, name);
-  const entry = ShippedRuntimeSchema.parse(
-    JSON.parse(await readFile(path.join(dir, 'manifest-entry.json'), 'utf8')),
-  );
-  if (entry.name !== name || entry.version !== version || !entry.bundle) {
-    throw new Error(
-      `${dir}/manifest-entry.json is ${entry.bundle ? '' : 'not a bundle of '}${entry.name} ${entry.version}, the versions file pins ${name} ${version}`,
+      `${dir}/manifest-entry.json is ${entry.name} ${entry.version}, expected ${name}${pinned.bundle ? ` ${pinned.version} (pinned in the versions file)` : ''}`,
     );
   }
-  const target = path.join(opts.outDir, entry.bundle.dir);
-  await cp(path.join(dir, entry.bundle.dir), target, { recursive: true, dereference: true });
-  for (const f of entry.bundle.files) {
-    const got = await sha256File(path.join(target, f.path));
-    if (got !== f.sha256)
-      throw new Error(`${name}: ${f.path} has sha256 ${got}, listed ${f.sha256}`);
+  if (entry.bundle) {
+    const target = path.join(outDir, entry.bundle.dir);
+    await cp(path.join(dir, entry.bundle.dir), target, { recursive: true, dereference: true });
+  } else {
+    const target = path.join(outDir, entry.binary);
+    await copyFile(path.join(dir, entry.binary), target);
+    await chmod(target, 0o755);
   }
   return entry;
 }
