@@ -52,21 +52,19 @@ VERSION=$(jq -r .version package.json)
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 
-STORE=''
+# One throwaway store for all the cold variants of this run (made here: cached_build runs the
+# builds in subshells): with --layers the installers reuse the bundle stage the first one built.
+STORE=$(mktemp -d "${TMPDIR:-/tmp}/images.XXXXXX")
+B=(--root "$STORE/root" --runroot "$STORE/run" --storage-driver overlay)
 cleanup() {
-  [ -n "$STORE" ] || return 0
-  buildah "${B[@]}" rm --all >/dev/null 2>&1 || true
-  buildah "${B[@]}" rmi --all --force >/dev/null 2>&1 || true
+  if [ -d "$STORE/root" ]; then
+    buildah "${B[@]}" rm --all >/dev/null 2>&1 || true
+    buildah "${B[@]}" rmi --all --force >/dev/null 2>&1 || true
+  fi
   rm -rf "$STORE"
 }
 trap cleanup EXIT
-# One throwaway store for all the cold variants of this run: with --layers the installers
-# reuse the bundle stage the operator built.
-store() {
-  [ -n "$STORE" ] && return 0
-  STORE=$(mktemp -d "${TMPDIR:-/tmp}/images.XXXXXX")
-  B=(--root "$STORE/root" --runroot "$STORE/run" --storage-driver overlay)
-}
+trap 'exit 1' TERM INT
 
 build() { # VARIANT LOCAL_SHIMS OUT_DIR
   local variant=$1 shims=$2 out=$3 ref target=installer runtimes=wasmtime start=$SECONDS
@@ -75,7 +73,6 @@ build() { # VARIANT LOCAL_SHIMS OUT_DIR
     operator) target=operator ;;
     installer-crun-wasm) runtimes=wasmtime,crun-wasm ;;
   esac
-  store
   local args=(--build-arg "NODE_IMAGE=oci-archive:$BASES/node.tar"
     --build-arg "DISTROLESS_NODE_IMAGE=oci-archive:$BASES/distroless.tar"
     --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION")

@@ -26,7 +26,7 @@ export type BuiltImage = z.infer<typeof BuiltImageSchema>;
 
 const ImagesDescriptionSchema = z.object({
   arch: z.enum(['amd64', 'arm64']),
-  images: z.record(z.enum(IMAGE_VARIANTS), BuiltImageSchema),
+  images: z.partialRecord(z.enum(IMAGE_VARIANTS), BuiltImageSchema),
 });
 
 /** A cold build compiles the test shim (Rust) first; warm, the whole call takes seconds. */
