@@ -64,6 +64,24 @@ describe('LeaderElector', () => {
     expect(store.lease?.spec?.leaseTransitions).toBe(1);
   });
 
+  it("a leader whose renewal hangs steps down at renewDeadline, like client-go's", async () => {
+    const { clock, store, log, times, a } = candidates();
+    a.start();
+    await clock.advance(1);
+    await clock.advance(4_000);
+    expect(log).toEqual(['a+']);
+    // The next renewal (every 2 s) hangs: the last one that succeeded was at 4 s.
+    store.hung.add('a');
+    const lastRenewal = clock.now();
+    await clock.advance(20_000);
+    expect(log).toEqual(['a+', 'a-']);
+    expect(times[1]! - lastRenewal).toBeLessThanOrEqual(10_000);
+    // Stopping does not wait for a release that cannot happen, beyond renewDeadline.
+    const stopped = a.stop();
+    await clock.advance(10_000);
+    await stopped;
+  });
+
   it('a leader that stops releases the lease, so the standby leads on its next retry', async () => {
     const { clock, store, log, a, b } = candidates();
     a.start();
@@ -94,7 +112,7 @@ describe('LeaderElector', () => {
   });
 
   it('a lost optimistic-concurrency race does not make two leaders', async () => {
-    const { clock, store, log, a, b } = candidates();
+    const { clock, log, a, b } = candidates();
     a.start();
     b.start();
     await clock.advance(20_000);

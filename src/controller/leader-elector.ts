@@ -67,7 +67,8 @@ export class LeaderElector {
     if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     await this.#tick;
     if (this.#leader) {
-      await this.#release();
+      // A stuck apiserver must not hold up shutdown: the standby then waits for expiry.
+      await this.#bounded(this.#release(), this.#o.renewDeadlineMs, undefined);
       this.#setLeader(false);
     }
   }
@@ -81,7 +82,7 @@ export class LeaderElector {
   }
 
   async #round(): Promise<void> {
-    const ok = await this.#tryAcquireOrRenew();
+    const ok = await this.#withinDeadline(this.#tryAcquireOrRenew());
     if (this.#stopped) return;
     const now = this.#o.clock.now();
     if (ok) {
@@ -94,6 +95,29 @@ export class LeaderElector {
       );
       this.#setLeader(false);
     }
+  }
+
+  /**
+   * client-go gives a leader's renewal until renewDeadline after its last success, and any
+   * attempt no longer than renewDeadline: a call that hangs counts as failed then, and the
+   * leader steps down instead of leading blind. (The API calls have their own timeout too.)
+   */
+  #withinDeadline(attempt: Promise<boolean>): Promise<boolean> {
+    const { clock, renewDeadlineMs } = this.#o;
+    const left = this.#leader ? this.#lastRenew + renewDeadlineMs - clock.now() : renewDeadlineMs;
+    return this.#bounded(attempt, left, false);
+  }
+
+  /** `work`'s result, or `fallback` once `ms` have passed (the work is abandoned). */
+  #bounded<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+    const { clock } = this.#o;
+    return new Promise((resolve) => {
+      const timer = clock.setTimeout(() => resolve(fallback), Math.max(0, ms));
+      void work.then((value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      });
+    });
   }
 
   #setLeader(leader: boolean): void {

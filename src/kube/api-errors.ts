@@ -1,4 +1,9 @@
-import { ApiException } from '@kubernetes/client-node';
+import {
+  ApiException,
+  Observable,
+  setHeaderOptions,
+  type ConfigurationOptions,
+} from '@kubernetes/client-node';
 import { ReconcileError } from '../controller/errors.ts';
 
 /** client-node's ApiException.body is the Status JSON as a string; pull out its message. */
@@ -22,20 +27,55 @@ export function toReconcileError(err: unknown, action: string): ReconcileError {
     return new ReconcileError(reason, `${action}: ${message}`, { status: code, cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new ReconcileError('KubeApi', `${action}: ${message}`, { cause: err });
+  // An abort is a DOMException, which is not an Error of every realm (jest's, for one).
+  const name = (err as { name?: unknown } | null)?.name;
+  const timedOut = name === 'TimeoutError' || name === 'AbortError';
+  return new ReconcileError(timedOut ? 'Timeout' : 'KubeApi', `${action}: ${message}`, {
+    cause: err,
+  });
 }
 
-/** Runs a call, mapping errors, and turning the listed HTTP statuses into `undefined`. */
+/** Options of one API call: it is aborted after `timeoutMs`, and carries `headers`. */
+export function callOptions(
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): ConfigurationOptions {
+  let options: ConfigurationOptions = {
+    middleware: [
+      {
+        pre: (request) => {
+          request.setSignal(AbortSignal.timeout(timeoutMs));
+          return new Observable(Promise.resolve(request));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+  for (const [name, value] of Object.entries(headers))
+    options = setHeaderOptions(name, value, options);
+  return options;
+}
+
+export interface CallOptions {
+  /** Every call gives up after this: a hung apiserver connection must not hang a reconcile. */
+  timeoutMs: number;
+  headers?: Record<string, string>;
+  /** HTTP statuses that mean success here (409 on create, 404 on delete): `undefined`. */
+  tolerate?: number[];
+}
+
+/** Runs a call with its timeout and headers, mapping errors to ReconcileErrors. */
 export async function call<T>(
   action: string,
-  fn: () => Promise<T>,
-  tolerate: number[] = [],
+  fn: (options: ConfigurationOptions) => Promise<T>,
+  opts: CallOptions,
 ): Promise<T | undefined> {
   try {
-    return await fn();
+    return await fn(callOptions(opts.timeoutMs, opts.headers));
   } catch (err) {
     const mapped = toReconcileError(err, action);
-    if (mapped.status !== undefined && tolerate.includes(mapped.status)) return undefined;
+    if (mapped.status !== undefined && opts.tolerate?.includes(mapped.status)) return undefined;
     throw mapped;
   }
 }

@@ -1,12 +1,12 @@
 import {
   BatchV1Api,
   CoreV1Api,
-  setHeaderOptions,
   type KubeConfig,
   type V1Job,
   type V1Node,
 } from '@kubernetes/client-node';
 import { ResilientInformer, type InformerTuning } from '../controller/informer.ts';
+import { callOptions } from './api-errors.ts';
 import type { InformerFactory } from './kube-port.ts';
 import {
   jobViewOf,
@@ -23,9 +23,9 @@ const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;
 /** InformerFactory over client-node: resilient, paged, slimmed to views as objects arrive. */
 export function clientNodeInformers(
   kc: KubeConfig,
-  opts: { tuning: InformerTuning; keepAnnotation: AnnotationFilter },
+  opts: { tuning: InformerTuning; keepAnnotation: AnnotationFilter; requestTimeoutMs: number },
 ): InformerFactory {
-  const { tuning, keepAnnotation } = opts;
+  const { tuning, keepAnnotation, requestTimeoutMs } = opts;
   return {
     nodes(handlers, { metadataOnly, resyncMs }) {
       const core = kc.makeApiClient(CoreV1Api);
@@ -38,9 +38,10 @@ export function clientNodeInformers(
         path: '/api/v1/nodes',
         // nodeViewOf reads metadata only, so a PartialObjectMetadata passes for a V1Node.
         list: (page) =>
-          metadataOnly
-            ? core.listNode(page, setHeaderOptions('Accept', METADATA_LIST))
-            : core.listNode(page),
+          core.listNode(
+            page,
+            callOptions(requestTimeoutMs, metadataOnly ? { Accept: METADATA_LIST } : {}),
+          ),
         watchAccept: metadataOnly ? METADATA_WATCH : undefined,
         slim: (raw) => nodeViewOf(raw as V1Node, keepAnnotation),
       });
@@ -54,7 +55,11 @@ export function clientNodeInformers(
         kc,
         resource: 'jobs',
         path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        list: (page) => batch.listNamespacedJob({ namespace, labelSelector, ...page }),
+        list: (page) =>
+          batch.listNamespacedJob(
+            { namespace, labelSelector, ...page },
+            callOptions(requestTimeoutMs),
+          ),
         labelSelector,
         slim: (raw) => jobViewOf(raw as V1Job, keepAnnotation),
       });

@@ -4,15 +4,15 @@ import {
   CoreV1Api,
   NodeV1Api,
   PatchStrategy,
-  setHeaderOptions,
+  type ConfigurationOptions,
   type KubeConfig,
   type V1Lease,
 } from '@kubernetes/client-node';
-import { call } from './api-errors.ts';
+import { call, type CallOptions } from './api-errors.ts';
 import type { EventSpec, KubePort, MetadataPatch } from './kube-port.ts';
 
-const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const APPLY_PATCH = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const MERGE_PATCH = { 'Content-Type': PatchStrategy.MergePatch };
+const APPLY_PATCH = { 'Content-Type': PatchStrategy.ServerSideApply };
 
 /** Event names must be unique; kubelet-style `<object>.<hex time><random>` keeps them short. */
 function eventName(objectName: string, now: number): string {
@@ -20,116 +20,129 @@ function eventName(objectName: string, now: number): string {
   return `${objectName.slice(0, 253 - suffix.length - 1)}.${suffix}`;
 }
 
-export interface PortIdentity {
+export interface PortOptions {
   /** Field manager of server-side applies, and the component Events are reported by. */
   fieldManager: string;
   /** This replica (Events' reportingInstance). */
   reportingInstance: string;
+  /** Every call is aborted after this (a reason `Timeout` error). */
+  requestTimeoutMs: number;
 }
 
 /** KubePort over client-node 2.x generated clients. */
-export function clientNodePort(kc: KubeConfig, identity: PortIdentity): KubePort {
-  const { fieldManager, reportingInstance } = identity;
+export function clientNodePort(kc: KubeConfig, opts: PortOptions): KubePort {
+  const { fieldManager, reportingInstance, requestTimeoutMs } = opts;
+  const run = <T>(
+    action: string,
+    fn: (options: ConfigurationOptions) => Promise<T>,
+    extra: Omit<CallOptions, 'timeoutMs'> = {},
+  ) => call(action, fn, { timeoutMs: requestTimeoutMs, ...extra });
   const core = kc.makeApiClient(CoreV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const nodeApi = kc.makeApiClient(NodeV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
   return {
     async patchNodeMetadata(name: string, patch: MetadataPatch) {
-      await call(`patch node ${name}`, () =>
-        core.patchNode({ name, body: { metadata: patch } }, MERGE_PATCH),
+      await run(
+        `patch node ${name}`,
+        (o) => core.patchNode({ name, body: { metadata: patch } }, o),
+        {
+          headers: MERGE_PATCH,
+        },
       );
     },
     async createJob(job) {
       const { namespace = '', name = '' } = job.metadata ?? {};
-      const created = await call(
+      const created = await run(
         `create job ${name}`,
-        () => batch.createNamespacedJob({ namespace, body: job }),
-        [409],
+        (o) => batch.createNamespacedJob({ namespace, body: job }, o),
+        { tolerate: [409] },
       );
       return created !== undefined;
     },
     async deleteJob(namespace, name) {
-      await call(
+      await run(
         `delete job ${name}`,
-        () => batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }),
-        [404],
+        (o) => batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }, o),
+        { tolerate: [404] },
       );
     },
     async listJobPods(namespace, jobUid) {
-      const list = await call(`list pods of job ${jobUid}`, () =>
-        core.listNamespacedPod({
-          namespace,
-          labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}`,
-        }),
+      const list = await run(`list pods of job ${jobUid}`, (o) =>
+        core.listNamespacedPod(
+          { namespace, labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}` },
+          o,
+        ),
       );
       return list?.items ?? [];
     },
     async listPodsOnNode(nodeName) {
-      const list = await call(`list pods on node ${nodeName}`, () =>
-        core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }),
+      const list = await run(`list pods on node ${nodeName}`, (o) =>
+        core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` }, o),
       );
       return list?.items ?? [];
     },
     async createEvent(event: EventSpec) {
       const now = new Date();
-      await call(`create event ${event.reason}`, () =>
-        core.createNamespacedEvent({
+      const body = {
+        metadata: {
+          name: eventName(event.involved.name, now.getTime()),
           namespace: event.namespace,
-          body: {
-            metadata: {
-              name: eventName(event.involved.name, now.getTime()),
-              namespace: event.namespace,
-            },
-            involvedObject: { apiVersion: 'v1', ...event.involved },
-            type: event.type,
-            reason: event.reason,
-            message: event.message.slice(0, 1024),
-            source: { component: fieldManager },
-            reportingComponent: fieldManager,
-            reportingInstance,
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
-        }),
+        },
+        involvedObject: { apiVersion: 'v1', ...event.involved },
+        type: event.type,
+        reason: event.reason,
+        message: event.message.slice(0, 1024),
+        source: { component: fieldManager },
+        reportingComponent: fieldManager,
+        reportingInstance,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      };
+      await run(`create event ${event.reason}`, (o) =>
+        core.createNamespacedEvent({ namespace: event.namespace, body }, o),
       );
     },
     async applyRuntimeClass(runtimeClass) {
       const name = runtimeClass.metadata?.name ?? '';
-      await call(`apply runtimeclass ${name}`, () =>
-        nodeApi.patchRuntimeClass(
-          { name, body: runtimeClass, fieldManager, force: true },
-          APPLY_PATCH,
-        ),
+      await run(
+        `apply runtimeclass ${name}`,
+        (o) =>
+          nodeApi.patchRuntimeClass({ name, body: runtimeClass, fieldManager, force: true }, o),
+        { headers: APPLY_PATCH },
       );
     },
     async listRuntimeClasses(labelSelector) {
-      const list = await call('list runtimeclasses', () =>
-        nodeApi.listRuntimeClass({ labelSelector }),
+      const list = await run('list runtimeclasses', (o) =>
+        nodeApi.listRuntimeClass({ labelSelector }, o),
       );
       return list?.items ?? [];
     },
     async deleteRuntimeClass(name) {
-      await call(`delete runtimeclass ${name}`, () => nodeApi.deleteRuntimeClass({ name }), [404]);
+      await run(`delete runtimeclass ${name}`, (o) => nodeApi.deleteRuntimeClass({ name }, o), {
+        tolerate: [404],
+      });
     },
     async getLease(namespace, name) {
-      return call(
+      return run(
         `get lease ${name}`,
-        () => coordination.readNamespacedLease({ namespace, name }),
-        [404],
+        (o) => coordination.readNamespacedLease({ namespace, name }, o),
+        {
+          tolerate: [404],
+        },
       );
     },
     async createLease(lease: V1Lease) {
       const namespace = lease.metadata?.namespace ?? '';
-      return (await call('create lease', () =>
-        coordination.createNamespacedLease({ namespace, body: lease }),
+      return (await run('create lease', (o) =>
+        coordination.createNamespacedLease({ namespace, body: lease }, o),
       ))!;
     },
     async replaceLease(lease: V1Lease) {
       const { namespace = '', name = '' } = lease.metadata ?? {};
-      return (await call('replace lease', () =>
-        coordination.replaceNamespacedLease({ namespace, name, body: lease }),
+      return (await run('replace lease', (o) =>
+        coordination.replaceNamespacedLease({ namespace, name, body: lease }, o),
       ))!;
     },
   };

@@ -231,6 +231,9 @@ export const ConfigSchema = z.strictObject({
       ),
     })
     .prefault({}),
+  requestTimeout: Duration.prefault('30s').describe(
+    'every API call the operator makes gives up after this (watches have `watch.timeout`)',
+  ),
   server: ServerSchema.prefault({}),
   logLevel: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])

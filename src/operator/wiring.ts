@@ -13,9 +13,14 @@ export function clientNodeDeps(
   opts: { identity: string; clock: Clock },
 ): Pick<ManagerDeps, 'kube' | 'informers'> {
   return {
-    kube: clientNodePort(kc, { fieldManager: FIELD_MANAGER, reportingInstance: opts.identity }),
+    kube: clientNodePort(kc, {
+      fieldManager: FIELD_MANAGER,
+      reportingInstance: opts.identity,
+      requestTimeoutMs: config.requestTimeout,
+    }),
     informers: clientNodeInformers(kc, {
       keepAnnotation: keepAnnotation(config.optIn.annotation),
+      requestTimeoutMs: config.requestTimeout,
       tuning: {
         clock: opts.clock,
         restartBackoff: config.watch.restartBackoff,

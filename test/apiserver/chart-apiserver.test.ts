@@ -239,11 +239,12 @@ describe('the chart on a real kube-apiserver', () => {
         contexts: [{ name: 'operator', cluster: cluster.name, user: 'operator' }],
         currentContext: 'operator',
       });
+      const config = await configOfRelease(ns, 'rbac-wasm-node-operator');
       const kube = clientNodePort(sa, {
         fieldManager: FIELD_MANAGER,
         reportingInstance: 'rbac-test',
+        requestTimeoutMs: config.requestTimeout,
       });
-      const config = await configOfRelease(ns, 'rbac-wasm-node-operator');
       expect(config.namespace).toBe(ns);
 
       // What the informers do: list + watch nodes cluster-wide, Jobs in the release namespace.

@@ -8,20 +8,23 @@ export class MemoryLeases {
   #version = 0;
   /** Identities whose calls fail (a partitioned replica). */
   readonly cutOff = new Set<string>();
+  /** Identities whose calls never answer (a half-open connection, a stuck apiserver). */
+  readonly hung = new Set<string>();
 
   forIdentity(identity: string): LeasePort {
-    const guard = () => {
+    const guard = async () => {
+      if (this.hung.has(identity)) await new Promise<never>(() => undefined);
       if (this.cutOff.has(identity)) throw new ReconcileError('KubeApi', 'connection refused');
     };
     return {
-      getLease: async () => (guard(), structuredClone(this.lease)),
+      getLease: async () => (await guard(), structuredClone(this.lease)),
       createLease: async (lease) => {
-        guard();
+        await guard();
         if (this.lease) throw new ReconcileError('Conflict', 'exists', { status: 409 });
         return this.#store(lease);
       },
       replaceLease: async (lease) => {
-        guard();
+        await guard();
         if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
           throw new ReconcileError('Conflict', 'stale', { status: 409 });
         }
