@@ -38,7 +38,7 @@ const calls: [string, () => Promise<unknown>][] = [
   ['patchNodeMetadata', () => port.patchNodeMetadata('n', { labels: { a: 'b' } })],
   ['createJob', () => port.createJob({ metadata: { name: 'j', namespace: 'ns' } })],
   ['deleteJob', () => port.deleteJob('ns', 'j')],
-  ['listJobPods', () => port.listJobPods('ns', 'uid')],
+  ['listJobPods', () => port.listJobPods('ns', { uid: 'uid', labelSelector: 'a=b' })],
   ['listPodsOnNode', () => port.listPodsOnNode('n')],
   [
     'createEvent',

@@ -67,14 +67,13 @@ export function clientNodePort(kc: KubeConfig, opts: PortOptions): KubePort {
         { tolerate: [404] },
       );
     },
-    async listJobPods(namespace, jobUid) {
-      const list = await run(`list pods of job ${jobUid}`, (o) =>
-        core.listNamespacedPod(
-          { namespace, labelSelector: `batch.kubernetes.io/controller-uid=${jobUid}` },
-          o,
-        ),
+    async listJobPods(namespace, { uid, labelSelector }) {
+      const list = await run(`list pods of job ${uid}`, (o) =>
+        core.listNamespacedPod({ namespace, labelSelector }, o),
       );
-      return list?.items ?? [];
+      return (list?.items ?? []).filter((p) =>
+        p.metadata?.ownerReferences?.some((owner) => owner.uid === uid),
+      );
     },
     async listPodsOnNode(nodeName) {
       const list = await run(`list pods on node ${nodeName}`, (o) =>

@@ -31,8 +31,11 @@ export interface KubePort extends LeasePort {
   createJob(job: V1Job): Promise<boolean>;
   /** Deletes with background propagation; a missing Job counts as success. */
   deleteJob(namespace: string, name: string): Promise<void>;
-  /** The pods the Job controller made for this Job (by controller uid, not reusable name). */
-  listJobPods(namespace: string, jobUid: string): Promise<V1Pod[]>;
+  /**
+   * The pods of one Job run: selected by `labelSelector` (a label of the Job's own template),
+   * kept if owned by `job.uid` (a retry reuses the name, never the uid).
+   */
+  listJobPods(namespace: string, job: { uid: string; labelSelector: string }): Promise<V1Pod[]>;
   listPodsOnNode(nodeName: string): Promise<V1Pod[]>;
   createEvent(event: EventSpec): Promise<void>;
   /** Server-side apply with the port's field manager, forced. */

@@ -106,6 +106,9 @@ export const InstallerSchema = z.strictObject({
     .default(0)
     .describe('pod retries inside one Job; the operator retries with its own backoff'),
   activeDeadline: Duration.prefault('10m').describe("the Job's activeDeadlineSeconds"),
+  terminationGracePeriod: Duration.prefault('10m').describe(
+    "the installer pod's grace period: on SIGTERM (a drain) the installer finishes or rolls back its containerd change, which with restarts and their timeouts can take minutes",
+  ),
   ttlAfterFinished: Duration.prefault('1h').describe(
     'fallback: the operator deletes a finished Job once it has recorded it',
   ),

@@ -16,6 +16,11 @@ export const LABELS = {
   operation: `${DOMAIN}/operation`,
   /** Hash of the node name: label values stop at 63 chars, node names at 253. */
   nodeHash: `${DOMAIN}/node-hash`,
+  /**
+   * On installer pods: their Job's name. Pods are found by it (and their owner's uid), not by
+   * the Job controller's labels, which changed in Kubernetes 1.27.
+   */
+  job: `${DOMAIN}/job`,
 } as const;
 
 /** `runtime.wasm-node.dev/<runtime>=ready`: the RuntimeClass nodeSelector. */

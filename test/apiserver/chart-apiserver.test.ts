@@ -265,7 +265,12 @@ describe('the chart on a real kube-apiserver', () => {
       const job = installerJob(config);
       job.metadata!.ownerReferences![0]!.uid = node.metadata!.uid!;
       await kube.createJob(job);
-      expect(await kube.listJobPods(ns, job.metadata!.name!)).toEqual([]);
+      expect(
+        await kube.listJobPods(ns, {
+          uid: 'x',
+          labelSelector: `wasm-node.dev/job=${job.metadata!.name}`,
+        }),
+      ).toEqual([]);
       expect(await kube.listPodsOnNode('node-a')).toEqual([]);
       await kube.deleteJob(ns, job.metadata!.name!);
       await kube.createEvent({

@@ -11,7 +11,7 @@ import {
   waitForEvent,
   waitForNode,
 } from './support/test-cluster.ts';
-import { installReport } from './support/fake-kubelet.ts';
+import { FakeKubelet, installReport } from './support/fake-kubelet.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';
 
 const bed = useOperatorTestbed();
@@ -181,6 +181,20 @@ describe('install (the test acts as kubelet and Job controller through the statu
     expect(
       (await nodeEvents(bed.c, 'node-yes')).filter((e) => e.reason === 'InvalidOptInValue'),
     ).toHaveLength(1);
+  }, 60_000);
+
+  it("reads the report of a Job whose pod carries only a Kubernetes 1.25 Job controller's labels (controller-uid, job-name)", async () => {
+    // The chart admits Kubernetes >= 1.25, whose Job controller does not set the
+    // batch.kubernetes.io/ labels; the operator finds a Job's pods by a label of its own.
+    const kubelet125 = new FakeKubelet(bed.c, { actAsJobController: true, jobController: '1.25' });
+    await bed.startOperator();
+    await createNode(bed.c, 'node-125', { annotations: { 'wasm-node': 'true' } });
+    const job = await waitForActiveJob(bed.c, 'node-125');
+    await kubelet125.finishWithReport(job, installReport(['wasmtime', 'spin']));
+    const node = await waitForNode(bed.c, 'node-125', 'installed or failed', (n) =>
+      ['ready', 'failed'].includes(n.metadata?.labels?.['wasm-node.dev/status'] ?? ''),
+    );
+    expect(node.metadata!.annotations!['wasm-node.dev/message']).toMatch(/^verified: wasmtime/);
   }, 60_000);
 
   it('a 253-character node name gets a ≤63-char Job name and its labels', async () => {

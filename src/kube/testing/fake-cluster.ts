@@ -175,9 +175,9 @@ export class FakeCluster implements InformerFactory {
           this.#jobInformers.forEach((i) => i.remove(jobViewOf(job, this.#keep))),
         );
       },
-      listJobPods: async (_namespace: string, jobUid: string) => {
-        this.#call('listJobPods', jobUid);
-        return this.pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === jobUid));
+      listJobPods: async (_namespace: string, job: { uid: string }) => {
+        this.#call('listJobPods', job.uid);
+        return this.pods.filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === job.uid));
       },
       listPodsOnNode: async (nodeName: string) => {
         this.#call('listPodsOnNode', nodeName);

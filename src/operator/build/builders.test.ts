@@ -64,6 +64,19 @@ describe('installer Job builder', () => {
     expect(container.resources?.requests).toEqual({ cpu: '50m', memory: '64Mi' });
   });
 
+  it('lets a drain wait for the installer to finish or roll back, and keeps the autoscaler from evicting it', () => {
+    // The installer handles SIGTERM by finishing or restoring the config; the grace period
+    // must cover its write → restart → verify → roll back worst case.
+    expect(pod.terminationGracePeriodSeconds).toBe(600);
+    expect(job.spec!.template.metadata?.annotations).toEqual({
+      'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+    });
+  });
+
+  it('labels its pods with the Job name, which finds them on every Kubernetes version', () => {
+    expect(job.spec!.template.metadata?.labels?.['wasm-node.dev/job']).toBe(job.metadata?.name);
+  });
+
   it('is owned by the Node and labelled with operation and node hash', () => {
     expect(job.metadata?.ownerReferences).toEqual([
       { apiVersion: 'v1', kind: 'Node', name: 'worker-1', uid: 'uid-1', blockOwnerDeletion: false },

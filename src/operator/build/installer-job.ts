@@ -29,6 +29,7 @@ export const JOB_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY_VALUE}`;
  */
 export function buildInstallerJob(req: JobRequest, config: Config): V1Job {
   const { installer, namespace } = config;
+  const name = jobNameFor(req);
   const labels = {
     [LABELS.managedBy]: MANAGED_BY_VALUE,
     [LABELS.component]: 'installer',
@@ -39,7 +40,7 @@ export function buildInstallerJob(req: JobRequest, config: Config): V1Job {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: jobNameFor(req),
+      name,
       namespace,
       labels,
       annotations: {
@@ -65,8 +66,13 @@ export function buildInstallerJob(req: JobRequest, config: Config): V1Job {
       activeDeadlineSeconds: Math.ceil(installer.activeDeadline / 1000),
       ttlSecondsAfterFinished: Math.ceil(installer.ttlAfterFinished / 1000),
       template: {
-        metadata: { labels },
+        metadata: {
+          labels: { ...labels, [LABELS.job]: name },
+          // Evicting it mid-restart (scale-down) would leave containerd's config unverified.
+          annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' },
+        },
         spec: {
+          terminationGracePeriodSeconds: Math.ceil(installer.terminationGracePeriod / 1000),
           nodeName: req.nodeName,
           hostPID: true,
           restartPolicy: 'Never',

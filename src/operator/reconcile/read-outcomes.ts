@@ -1,6 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { parseInstallReport } from '../../formats/install-report.ts';
 import { jobPhase, type JobView, type NodeView } from '../../kube/views.ts';
+import { LABELS } from '../keys.ts';
 import { finishedJobSteps, type JobOutcome } from '../plan/job-outcome.ts';
 import type { ReconcileContext } from './context.ts';
 
@@ -51,7 +52,10 @@ export async function readOutcomes(
     const phase = jobPhase(job);
     if (phase === 'running') continue;
     if (finishedJobSteps(node, job, phase, undefined, ctx.clock.now()).recorded) continue;
-    const pods = await ctx.kube.listJobPods(job.metadata.namespace, job.metadata.uid);
+    const pods = await ctx.kube.listJobPods(job.metadata.namespace, {
+      uid: job.metadata.uid,
+      labelSelector: `${LABELS.job}=${job.metadata.name}`,
+    });
     outcomes.set(job.metadata.name, outcomeFromPods(pods));
   }
   return outcomes;

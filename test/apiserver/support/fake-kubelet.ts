@@ -41,14 +41,41 @@ export function installReport(
  * the pods/status and jobs/status subresources, with the termination message the real
  * installer would leave.
  */
+/**
+ * A Job's pod labels: its template's (the apiserver adds the selector labels to the template
+ * when it creates the Job) plus the Job controller's. Kubernetes 1.27 added the
+ * `batch.kubernetes.io/` ones; 1.25 and 1.26 set only `controller-uid` and `job-name`.
+ */
+const JOB_POD_LABELS = {
+  current: (job: V1Job) => ({
+    ...job.spec!.template.metadata?.labels,
+    'batch.kubernetes.io/job-name': job.metadata!.name!,
+    'batch.kubernetes.io/controller-uid': job.metadata!.uid!,
+  }),
+  '1.25': (job: V1Job) => ({
+    ...Object.fromEntries(
+      Object.entries(job.spec!.template.metadata?.labels ?? {}).filter(
+        ([key]) => !key.startsWith('batch.kubernetes.io/'),
+      ),
+    ),
+    'job-name': job.metadata!.name!,
+    'controller-uid': job.metadata!.uid!,
+  }),
+};
+
 export class FakeKubelet {
   readonly #c: TestCluster;
   /** true: create the Job's pod and set Job status too (no kube-controller-manager). */
   readonly #actAsJobController: boolean;
+  readonly #podLabels: (job: V1Job) => Record<string, string>;
 
-  constructor(c: TestCluster, opts: { actAsJobController: boolean }) {
+  constructor(
+    c: TestCluster,
+    opts: { actAsJobController: boolean; jobController?: keyof typeof JOB_POD_LABELS },
+  ) {
     this.#c = c;
     this.#actAsJobController = opts.actAsJobController;
+    this.#podLabels = JOB_POD_LABELS[opts.jobController ?? 'current'];
   }
 
   /** Finishes the Job's pod with the given exit code and termination message. */
@@ -105,13 +132,9 @@ export class FakeKubelet {
       namespace: NAMESPACE,
       body: {
         metadata: {
-          // Like the Job controller: a random suffix, and the controller-uid label.
+          // Like the Job controller: a random suffix, and its labels.
           name: `${name}-${Math.random().toString(36).slice(2, 7)}`,
-          labels: {
-            ...template.metadata?.labels,
-            'batch.kubernetes.io/job-name': name,
-            'batch.kubernetes.io/controller-uid': job.metadata!.uid!,
-          },
+          labels: this.#podLabels(job),
           ownerReferences: [
             {
               apiVersion: 'batch/v1',
