@@ -60,6 +60,16 @@ export const ChartValuesSchema = z.strictObject({
     annotations: StringMap.optional(),
   }),
   namespace: z.strictObject({ create: z.boolean().optional(), labels: StringMap.optional() }),
+  installerQuota: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      pods: z
+        .union([z.number().int().positive(), z.string().regex(/^[1-9][0-9]*(k|M|G)?$/)])
+        .optional(),
+    })
+    .describe(
+      "a ResourceQuota for the installer's PriorityClass: GKE admits system-node-critical pods only under one",
+    ),
   podAnnotations: StringMap,
   podLabels: StringMap,
   resources: Resources,

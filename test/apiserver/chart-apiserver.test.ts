@@ -138,11 +138,12 @@ describe('the chart on a real kube-apiserver', () => {
   );
 
   it(
-    'applies manifests/install.yaml, whose namespace admits the privileged installer pod',
+    'applies manifests/install.yaml, whose namespace admits the privileged, system-node-critical installer pod, also where critical pods need a quota (GKE)',
     async () => {
       const install = await readFile(repoPath('manifests/install.yaml'), 'utf8');
-      // The manifests create wasm-node-system themselves; a fresh control plane has no such namespace.
-      const fresh = await startControlPlane();
+      // The manifests create wasm-node-system themselves; a fresh control plane has no such
+      // namespace. It admits critical-priority pods only under a quota, as GKE's apiservers do.
+      const fresh = await startControlPlane({ limitCriticalPods: true });
       try {
         const out = await run(kubectl, ['--kubeconfig', fresh.kubeconfigPath, 'apply', '-f', '-'], {
           input: install,
@@ -175,6 +176,23 @@ describe('the chart on a real kube-apiserver', () => {
           body: pod,
           dryRun: 'All',
         });
+
+        // The chart's quota is what admits it there: without one the same pod is refused.
+        await freshCore.createNamespace({
+          body: {
+            metadata: {
+              name: 'no-quota',
+              labels: { 'pod-security.kubernetes.io/enforce': 'privileged' },
+            },
+          },
+        });
+        await freshCore.createNamespacedServiceAccount({
+          namespace: 'no-quota',
+          body: { metadata: { name: 'default' } },
+        });
+        await expect(
+          freshCore.createNamespacedPod({ namespace: 'no-quota', body: pod, dryRun: 'All' }),
+        ).rejects.toThrow(/insufficient quota to match these scopes.*PriorityClass/);
 
         // The label is what admits it: the same pod under the baseline level is refused.
         await freshCore.createNamespace({

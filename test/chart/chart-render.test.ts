@@ -78,6 +78,7 @@ describe('helm chart rendering', () => {
         'ClusterRoleBinding',
         'ConfigMap',
         'Deployment',
+        'ResourceQuota',
         'Role',
         'Role',
         'RoleBinding',
@@ -277,6 +278,35 @@ describe('helm chart rendering', () => {
   );
 
   it(
+    "renders a quota for the installer's PriorityClass (GKE admits system-node-critical pods only under one), unless turned off",
+    async () => {
+      const quota = findObject(await renderChart({ namespace: 'wasm-ops' }), 'ResourceQuota');
+      expect(quota.metadata.namespace).toBe('wasm-ops');
+      expect(quota.spec).toEqual({
+        hard: { pods: '1G' },
+        scopeSelector: {
+          matchExpressions: [
+            { scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] },
+          ],
+        },
+      });
+      const other = await renderChart({
+        values: { config: { installer: { priorityClassName: 'wasm-installer' } } },
+      });
+      expect(findObject(other, 'ResourceQuota').spec).toMatchObject({
+        scopeSelector: { matchExpressions: [{ values: ['wasm-installer'] }] },
+      });
+      const kinds = async (values: Record<string, unknown>) =>
+        (await renderChart({ values })).map((o) => o.kind);
+      expect(await kinds({ installerQuota: { enabled: false } })).not.toContain('ResourceQuota');
+      expect(await kinds({ config: { installer: { priorityClassName: '' } } })).not.toContain(
+        'ResourceQuota',
+      );
+    },
+    HELM_BUILD_MS,
+  );
+
+  it(
     'labels a namespace it creates so the privileged installer pods are admitted',
     async () => {
       const ns = findObject(
@@ -326,6 +356,11 @@ describe('helm chart rendering', () => {
       'a toleration field the operator drops',
       { config: { runtimeClass: { tolerations: [{ key: 'a', tolerationSeconds: 5 }] } } },
       "additional properties 'tolerationSeconds' not allowed",
+    ],
+    [
+      'a quota that is not a pod count',
+      { installerQuota: { pods: 'lots' } },
+      "at '/installerQuota/pods'",
     ],
     [
       'an unknown log level',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -25,7 +25,29 @@ export interface ControlPlane {
 export interface ControlPlaneOptions {
   /** Also run kube-controller-manager (Job controller, service accounts, garbage collector). */
   controllerManager?: boolean;
+  /**
+   * Admit pods of the system-node-critical and system-cluster-critical PriorityClasses only
+   * in namespaces with a ResourceQuota for that class, as GKE configures its apiservers
+   * (ResourceQuota admission's limitedResources).
+   */
+  limitCriticalPods?: boolean;
 }
+
+/** ResourceQuota admission configuration that limits critical-priority pods (GKE's). */
+const LIMIT_CRITICAL_PODS = `apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+  - name: ResourceQuota
+    configuration:
+      apiVersion: apiserver.config.k8s.io/v1
+      kind: ResourceQuotaConfiguration
+      limitedResources:
+        - resource: pods
+          matchScopes:
+            - scopeName: PriorityClass
+              operator: In
+              values: [system-node-critical, system-cluster-critical]
+`;
 
 const READY_TIMEOUT_MS = 60_000;
 const START_ATTEMPTS = 3;
@@ -63,6 +85,12 @@ async function start(
   };
   const daemon = (name: string, args: string[]): Daemon =>
     startDaemon(name, path.join(bin, name), args, workDir);
+  const admission: string[] = [];
+  if (opts.limitCriticalPods) {
+    const file = path.join(workDir, 'admission.yaml');
+    await writeFile(file, LIMIT_CRITICAL_PODS);
+    admission.push(`--admission-control-config-file=${file}`);
+  }
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const startApiserver = (): Daemon =>
@@ -78,6 +106,10 @@ async function start(
       `--service-account-signing-key-file=${pki}/sa.key`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       '--authorization-mode=Node,RBAC',
+      // What every production cluster runs: kubelets may change only their own Node, and
+      // not its node-restriction.kubernetes.io/ labels.
+      '--enable-admission-plugins=NodeRestriction',
+      ...admission,
       '--allow-privileged=true',
       '--profiling=false',
     ]);
