@@ -9,7 +9,7 @@
 # Each runs one esbuild bundle (npm run bundle) on Node 24. The installer also carries the shims
 # of installer-image/versions.json, downloaded and verified during the build.
 
-# The bases, pinned by digest (docs/decisions/0008-image-bases.md says where each digest was
+# The bases, pinned by digest (docs/decisions/0009-image-bases.md says where each digest was
 # read; the release workflow re-resolves the tags and builds on what they name that day).
 # scripts/images.sh passes stand-ins of the same shape made from Debian's packages.
 ARG NODE_IMAGE=docker.io/library/node:24-trixie-slim@sha256:c319bb4fac67c01ced508b67193a0397e02d37555d8f9b72958649efd302b7f8

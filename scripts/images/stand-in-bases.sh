@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR/../../e2e/tools
 # Stand-ins for the Dockerfile's base images, for builds on machines that reach Debian's mirror
 # and the npm registry but no container registry. Same shape as the upstream bases the Dockerfile
-# pins (docs/decisions/0008-image-bases.md), made from Debian trixie's packages (mmdebstrap) and
+# pins (docs/decisions/0009-image-bases.md), made from Debian trixie's packages (mmdebstrap) and
 # Node 24 from the npm package node-linux-<arch>:
 #   node.tar        NODE_IMAGE, like node:24-trixie-slim: Debian minbase without docs, Node and
 #                   npm in /usr/local, the user node (1000), CMD ["node"]
