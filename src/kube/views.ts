@@ -114,11 +114,18 @@ export function sameNodeView(a: NodeView, b: NodeView): boolean {
 
 export type JobPhase = 'running' | 'succeeded' | 'failed';
 
+/**
+ * FailureTarget counts as failed: the Job controller has decided, and waits only for the pods
+ * to terminate, which on a node that died mid-run they never do (the Job would hold its
+ * rollout slot forever).
+ */
+const FAILED = ['Failed', 'FailureTarget'];
+
 export function jobPhase(job: JobView): JobPhase {
-  const done = (type: string) =>
-    job.status.conditions.some((c) => c.type === type && c.status === 'True');
-  if (done('Complete')) return 'succeeded';
-  if (done('Failed')) return 'failed';
+  const done = (types: string[]) =>
+    job.status.conditions.some((c) => types.includes(c.type) && c.status === 'True');
+  if (done(['Complete'])) return 'succeeded';
+  if (done(FAILED)) return 'failed';
   return 'running';
 }
 
@@ -126,7 +133,7 @@ export function jobPhase(job: JobView): JobPhase {
 export function jobFinishedAt(job: JobView): string | undefined {
   if (job.status.completionTime) return job.status.completionTime;
   const terminal = job.status.conditions.find(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    (c) => (c.type === 'Complete' || FAILED.includes(c.type)) && c.status === 'True',
   );
   return terminal?.lastTransitionTime;
 }

@@ -9,7 +9,7 @@ export const FIELD_MANAGER = 'wasm-node-operator';
 export const LABELS = {
   /** `true` after the installer succeeded; generic selector for "any Wasm runtime here". */
   provisioned: `${DOMAIN}/provisioned`,
-  /** installing | ready | failed | uninstalling: lets users select nodes by state. */
+  /** installing | ready | failed | unsupported | uninstalling: select nodes by state. */
   status: `${DOMAIN}/status`,
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
@@ -57,6 +57,8 @@ export const STATUS = {
   installing: 'installing',
   ready: 'ready',
   failed: 'failed',
+  /** The installer refused the node as it is, or the operator cannot run it there. */
+  unsupported: 'unsupported',
   uninstalling: 'uninstalling',
 } as const;
 

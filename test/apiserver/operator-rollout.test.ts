@@ -5,7 +5,9 @@ import {
   createNode,
   isFinished,
   jobs,
+  waitForActiveJob,
   waitForEventAnywhere,
+  waitForNode,
 } from './support/test-cluster.ts';
 import { installReport } from './support/fake-kubelet.ts';
 import { metricValue, type RunningOperator } from './support/operator-harness.ts';
@@ -164,6 +166,49 @@ describe('rollout limits (the test acts as kubelet and Job controller through th
     expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
     expect(watcher.maxActive).toBeLessThanOrEqual(2);
   }, 120_000);
+
+  it('a node the installer refuses is unsupported, not failed: it spends none of the failure budget', async () => {
+    const op = await bed.startOperator({ rollout: { maxConcurrentInstalls: 1, failureBudget: 1 } });
+    await createNode(bed.c, 'talos-0', { annotations: { 'wasm-node': 'true' } });
+    const refused = await waitForActiveJob(bed.c, 'talos-0');
+    await createNode(bed.c, 'plain-1', { annotations: { 'wasm-node': 'true' } });
+    await bed.kubelet.finishWithReport(
+      refused,
+      installReport([], { ok: false, refused: true, error: 'Talos has an immutable root' }),
+    );
+    await waitForNode(
+      bed.c,
+      'talos-0',
+      'unsupported',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'unsupported',
+    );
+    const next = await waitForActiveJob(bed.c, 'plain-1');
+    await bed.kubelet.finishWithReport(next, installReport(['wasmtime', 'spin']));
+    await waitForNode(
+      bed.c,
+      'plain-1',
+      'ready',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'ready',
+    );
+    expect(await metricValue(op.metrics, 'wasm_node_operator_rollout_paused')).toBe(0);
+    await waitForEventAnywhere(bed.c, 'InstallRefused');
+  }, 60_000);
+
+  it('a Job stuck in FailureTarget (its node died mid-restart) counts as failed: the node is failed and its slot goes to the next node', async () => {
+    await bed.startOperator({ rollout: { maxConcurrentInstalls: 1 } });
+    await createNode(bed.c, 'dead-0', { annotations: { 'wasm-node': 'true' } });
+    const stuck = await waitForActiveJob(bed.c, 'dead-0');
+    await createNode(bed.c, 'dead-1', { annotations: { 'wasm-node': 'true' } });
+    await bed.kubelet.strandInFailureTarget(stuck);
+    const failed = await waitForNode(
+      bed.c,
+      'dead-0',
+      'failed',
+      (n) => n.metadata?.labels?.['wasm-node.dev/status'] === 'failed',
+    );
+    expect(failed.metadata!.annotations!['wasm-node.dev/message']).toMatch(/DeadlineExceeded/);
+    await waitForActiveJob(bed.c, 'dead-1');
+  }, 60_000);
 
   it('a paused rollout resumes when the config changes (new installer image → new desired state)', async () => {
     const rollout = {

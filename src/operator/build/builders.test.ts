@@ -26,8 +26,9 @@ describe('installer Job builder', () => {
   const pod = job.spec!.template.spec!;
   const container = pod.containers[0]!;
 
-  it('pins a privileged hostPID pod to the node with host / at /host', () => {
+  it('pins a privileged hostPID pod to the (Linux) node with host / at /host', () => {
     expect(pod.nodeName).toBe('worker-1');
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
     expect(pod.hostPID).toBe(true);
     expect(container.securityContext?.privileged).toBe(true);
     expect(pod.volumes).toEqual([

@@ -74,6 +74,8 @@ export function buildInstallerJob(req: JobRequest, config: Config): V1Job {
         spec: {
           terminationGracePeriodSeconds: Math.ceil(installer.terminationGracePeriod / 1000),
           nodeName: req.nodeName,
+          // The kubelet refuses it (NodeAffinity) on a node the operator misjudged as Linux.
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
           hostPID: true,
           restartPolicy: 'Never',
           priorityClassName: installer.priorityClassName || undefined,

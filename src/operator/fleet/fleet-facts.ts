@@ -2,7 +2,7 @@ import type { NodeView } from '../../kube/views.ts';
 import { desiredHash } from '../build/desired-state.ts';
 import type { Config } from '../config.ts';
 import { labelledRuntimes, readFailure } from '../plan/node-records.ts';
-import { evaluateIntent, type OptInPolicy } from '../plan/opt-in.ts';
+import { evaluateIntent, unsupportedNode, type OptInPolicy } from '../plan/opt-in.ts';
 import { countsAgainstBudget } from '../plan/schedule.ts';
 
 /**
@@ -27,7 +27,8 @@ export class FleetFacts {
   observe(node: NodeView): string[] {
     const name = node.metadata.name;
     const intent = evaluateIntent(node, this.#policy);
-    if (intent.kind === 'in') this.optedIn.add(name);
+    // Windows and Fargate nodes never get a Job: they are no part of a percentage's base.
+    if (intent.kind === 'in' && !unsupportedNode(node)) this.optedIn.add(name);
     else this.optedIn.delete(name);
     const counts =
       intent.kind === 'in' &&

@@ -20,7 +20,9 @@ function finishedAtMs(job: JobView, now: number): number {
 function failureMessage(job: JobView, outcome: JobOutcome | undefined): string {
   if (outcome?.report?.error)
     return `${outcome.report.error.code}: ${outcome.report.error.message}`;
-  const failed = job.status.conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  const failed = job.status.conditions.find(
+    (c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True',
+  );
   if (failed) return `job ${failed.reason ?? 'Failed'}: ${failed.message ?? 'no message'}`;
   if (outcome?.report && !outcome.report.ok) return 'installer reported failure without an error';
   return outcome?.problem ?? 'installer wrote no report';
@@ -41,6 +43,18 @@ function verifiedRuntimes(job: JobView, report: InstallReport | undefined): stri
     .map((r) => r.name);
 }
 
+/**
+ * Labels follow what was verified. A failed install whose installer changed nothing (a
+ * refusal, a lock timeout) or restored the previous config leaves the node serving what it
+ * was last verified for: its labels stay. Otherwise they are the runtimes the failed report
+ * still verified, none without a report.
+ */
+function labelsAfterFailure(node: NodeView, job: JobView, report: InstallReport | undefined) {
+  const unchanged = report?.runtimes.length === 0 && (report.rolledBack || !report.changed);
+  if (unchanged) return {};
+  return { ...runtimeLabels(node, verifiedRuntimes(job, report)), [LABELS.provisioned]: null };
+}
+
 function failureSteps(
   node: NodeView,
   job: JobView,
@@ -50,19 +64,15 @@ function failureSteps(
   const op = jobOperation(job) as Operation;
   const attempts = Number(job.metadata.annotations[ANNOTATIONS.attempt] ?? '0') + 1;
   const error = failureMessage(job, outcome);
-  // An uninstall already dropped the labels when it started; an install keeps only what the
-  // (failed) report still verified, e.g. after the installer rolled back to the old config.
-  const labels =
-    op === 'install'
-      ? {
-          ...runtimeLabels(node, verifiedRuntimes(job, outcome?.report)),
-          [LABELS.provisioned]: null,
-        }
-      : {};
+  // A refusal: this node cannot take the runtimes as it is. Not a failure of the rollout.
+  const refused = outcome?.report?.error?.kind === 'refused';
+  // An uninstall already dropped the labels when it started.
+  const labels = op === 'install' ? labelsAfterFailure(node, job, outcome?.report) : {};
+  const what = refused ? `${op} refused` : `${op} failed`;
   return [
     {
       kind: 'patchNode',
-      labels: { ...labels, [LABELS.status]: STATUS.failed },
+      labels: { ...labels, [LABELS.status]: refused ? STATUS.unsupported : STATUS.failed },
       annotations: {
         [ANNOTATIONS.failure]: formatFailure({
           op,
@@ -70,14 +80,15 @@ function failureSteps(
           attempts,
           at: finishedAtMs(job, now),
           job: job.metadata.name,
+          ...(refused ? { refused } : {}),
         }),
-        [ANNOTATIONS.message]: `${op} failed (attempt ${attempts}, job ${job.metadata.name}): ${error}`,
+        [ANNOTATIONS.message]: `${what} (attempt ${attempts}, job ${job.metadata.name}): ${error}`,
       },
     },
     {
       kind: 'event',
       type: 'Warning',
-      reason: op === 'install' ? 'InstallFailed' : 'UninstallFailed',
+      reason: refused ? 'InstallRefused' : op === 'install' ? 'InstallFailed' : 'UninstallFailed',
       message: `${error} (job ${job.metadata.name}, attempt ${attempts})`,
     },
     { kind: 'observeJob', operation: op, result: 'failed', job },

@@ -6,7 +6,9 @@ import { nodeView, report } from '../testing/fixtures.ts';
 import { testConfig } from '../testing/test-config.ts';
 import type { JobOutcome } from './job-outcome.ts';
 import { planNode, type NodeFacts, type RolloutFacts } from './node-plan.ts';
+import { readFailure } from './node-records.ts';
 import { optInPolicy } from './opt-in.ts';
+import { countsAgainstBudget } from './schedule.ts';
 import type { Plan, Step } from './steps.ts';
 
 const NOW = Date.parse('2026-11-25T12:05:00.000Z');
@@ -329,5 +331,89 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     expect(p.steps).toEqual([
       expect.objectContaining({ kind: 'event', type: 'Warning', reason: 'InvalidOptInValue' }),
     ]);
+  });
+});
+
+describe('planNode: nodes the installer cannot serve (refusals, Windows, Fargate)', () => {
+  const refusedReport = report({
+    ok: false,
+    runtimes: [],
+    changed: false,
+    restarted: false,
+    error: { code: 'immutable-os', message: 'Talos has an immutable root', kind: 'refused' },
+  });
+
+  it('a refusal is its own state, unsupported: an InstallRefused Warning, the status says so, and it spends no budget', () => {
+    const node = optedIn();
+    const job = finish(plan(node), 'failed');
+    const p = plan(node, { jobs: [job], outcomes: outcome({ report: refusedReport }, job) });
+    expect(only(p, 'patchNode')[0]?.labels).toMatchObject({
+      'wasm-node.dev/status': 'unsupported',
+    });
+    expect(only(p, 'event')[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'InstallRefused',
+      message: expect.stringContaining('Talos has an immutable root'),
+    });
+    const recorded = patched(node, p);
+    const failure = readFailure(recorded);
+    expect(failure).toMatchObject({ op: 'install', hash: HASH, refused: true });
+    expect(countsAgainstBudget(failure, HASH)).toBe(false);
+    expect(plan(recorded, { jobs: [job] }).state).toBe('unsupported');
+  });
+
+  it.each([
+    ['a Windows node', { 'kubernetes.io/os': 'windows' }],
+    ['a Fargate node', { 'eks.amazonaws.com/compute-type': 'fargate' }],
+  ])('%s opted in by autoProvision gets no Job and no Warning', (_what, labels) => {
+    const auto = testConfig({ optIn: { autoProvision: true } });
+    const p = plan(nodeView('n', { labels }), {}, { config: auto, policy: optInPolicy(auto) });
+    expect(p).toEqual({ state: 'unsupported', steps: [], next: DONE });
+  });
+
+  it('a Windows node annotated to opt in gets no Job but a Warning that says why', () => {
+    const p = plan(optedIn({}, { 'kubernetes.io/os': 'windows' }));
+    expect(p.state).toBe('unsupported');
+    expect(p.steps).toEqual([
+      expect.objectContaining({ kind: 'event', type: 'Warning', reason: 'NodeUnsupported' }),
+    ]);
+  });
+
+  it('a failed re-verification whose installer changed nothing, or restored the old config, keeps the labels of what the node still serves', () => {
+    const ready = optedIn(
+      {
+        'wasm-node.dev/installed-hash': HASH,
+        'wasm-node.dev/verified-at': new Date(NOW - 7_200_000).toISOString(),
+      },
+      {
+        'runtime.wasm-node.dev/wasmtime': 'ready',
+        'runtime.wasm-node.dev/spin': 'ready',
+        'wasm-node.dev/provisioned': 'true',
+        'wasm-node.dev/status': 'ready',
+      },
+    );
+    const c = testConfig({ rollout: { reverifyInterval: '1h' } });
+    const cx = { config: c, policy: optInPolicy(c) };
+    const job = finish(plan(ready, {}, cx), 'failed');
+    const rolledBack = report({
+      ok: false,
+      runtimes: [],
+      changed: true,
+      restarted: true,
+      rolledBack: true,
+      error: { code: 'verify-failed', message: 'spin not registered', kind: 'failed' },
+    });
+    for (const r of [rolledBack, refusedReport]) {
+      const p = plan(ready, { jobs: [job], outcomes: outcome({ report: r }, job) }, cx);
+      const labels = only(p, 'patchNode')[0]?.labels ?? {};
+      expect(labels).not.toHaveProperty(['runtime.wasm-node.dev/spin']);
+      expect(labels).not.toHaveProperty(['runtime.wasm-node.dev/wasmtime']);
+      expect(labels).not.toHaveProperty(['wasm-node.dev/provisioned']);
+    }
+    // Without a report nothing says what the node serves: its labels go.
+    const silent = plan(ready, { jobs: [job], outcomes: outcome({ problem: 'no pod' }, job) }, cx);
+    expect(only(silent, 'patchNode')[0]?.labels).toMatchObject({
+      'runtime.wasm-node.dev/spin': null,
+    });
   });
 });

@@ -7,7 +7,7 @@ import { desiredHash } from '../build/desired-state.ts';
 import { finishedJobSteps, type JobOutcome } from './job-outcome.ts';
 import { jobOperation } from './job-records.ts';
 import { clearMarkersPatch, hasMarkers, labelledRuntimes } from './node-records.ts';
-import { evaluateIntent, type OptInPolicy } from './opt-in.ts';
+import { askedExplicitly, evaluateIntent, unsupportedNode, type OptInPolicy } from './opt-in.ts';
 import { installSchedule, uninstallSchedule, type Schedule } from './schedule.ts';
 import { DONE, type NodeState, type Plan, type Step } from './steps.ts';
 
@@ -188,6 +188,17 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
       'invalid',
       intent.warnings.map((w) => ({ kind: 'event', type: 'Warning', ...w })),
     );
+  }
+  const unsupported = intent.kind === 'in' ? unsupportedNode(node) : undefined;
+  if (unsupported) {
+    // Only a node that asked for it hears why: under autoProvision it would be every one.
+    const why: Step = {
+      kind: 'event',
+      type: 'Warning',
+      reason: 'NodeUnsupported',
+      message: `no Wasm runtimes for ${unsupported}`,
+    };
+    return plan('unsupported', askedExplicitly(node, ctx.policy) ? [why] : []);
   }
   if (node.metadata.annotations[ANNOTATIONS.retry] !== undefined)
     return finished.length > 0 ? clearLeftovers(finished, 'pending') : retryPlan();

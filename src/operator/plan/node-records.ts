@@ -11,6 +11,8 @@ export interface FailureRecord {
   at: number;
   /** The Job whose failure this is; it is kept (logs!) until the retry replaces it. */
   job: string;
+  /** The installer refused the node as it is (unsupported): not a failure of the rollout. */
+  refused?: boolean;
 }
 
 export function readFailure(node: NodeView): FailureRecord | undefined {
@@ -23,7 +25,8 @@ export function readFailure(node: NodeView): FailureRecord | undefined {
       typeof value.hash === 'string' &&
       typeof value.attempts === 'number' &&
       typeof value.at === 'number' &&
-      typeof value.job === 'string'
+      typeof value.job === 'string' &&
+      (value.refused === undefined || typeof value.refused === 'boolean')
     ) {
       return value as FailureRecord;
     }

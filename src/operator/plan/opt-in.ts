@@ -15,6 +15,24 @@ export interface Warning {
 export type Intent =
   { kind: 'in'; runtimes: string[] } | { kind: 'out' } | { kind: 'invalid'; warnings: Warning[] };
 
+/**
+ * Why the installer cannot run on this node at all, whatever its opt-in (autoProvision opts
+ * in every node); undefined when it can.
+ */
+export function unsupportedNode(node: NodeView): string | undefined {
+  const os = node.metadata.labels['kubernetes.io/os'];
+  if (os !== undefined && os !== 'linux')
+    return `a ${os} node: the installer is a Linux container that changes containerd on the host`;
+  if (node.metadata.labels['eks.amazonaws.com/compute-type'] === 'fargate')
+    return 'an EKS Fargate node: its pods get no host access, so there is no containerd to change';
+  return undefined;
+}
+
+/** The node asked for Wasm itself (the annotation), rather than through a selector or autoProvision. */
+export function askedExplicitly(node: NodeView, policy: OptInPolicy): boolean {
+  return node.metadata.annotations[policy.annotation] === 'true';
+}
+
 /** The opt-in rules, with the label selector parsed once. */
 export interface OptInPolicy {
   annotation: string;

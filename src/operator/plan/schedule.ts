@@ -14,16 +14,22 @@ export interface Schedule {
   state: NodeState;
 }
 
-/**
- * The one rule of the failure budget: a node counts while its last install failed for the
- * state it should have now. A config change gives a new desired hash, so failures of the old
- * state stop counting: that is how a config change resumes a paused rollout.
- */
-export function countsAgainstBudget(
+/** The node's last install, for the state it should have now, did not succeed. */
+function installFailedFor(
   failure: FailureRecord | undefined,
   hash: string,
 ): failure is FailureRecord {
   return failure?.op === 'install' && failure.hash === hash;
+}
+
+/**
+ * The one rule of the failure budget: a node counts while its last install failed for the
+ * state it should have now. A config change gives a new desired hash, so failures of the old
+ * state stop counting: that is how a config change resumes a paused rollout. A refusal (an
+ * unsupported node) never counts.
+ */
+export function countsAgainstBudget(failure: FailureRecord | undefined, hash: string): boolean {
+  return installFailedFor(failure, hash) && !failure.refused;
 }
 
 /**
@@ -39,9 +45,10 @@ function reverifyStagger(nodeName: string, interval: number): number {
 export function installSchedule(node: NodeView, hash: string, config: Config): Schedule {
   const failure = readFailure(node);
   const { annotations } = node.metadata;
-  if (countsAgainstBudget(failure, hash)) {
+  if (installFailedFor(failure, hash)) {
     const wait = backoffDelay(config.rollout.retryBackoff, failure.attempts);
-    return { due: failure.at + wait, attempt: failure.attempts, state: 'failed' };
+    const state = failure.refused ? 'unsupported' : 'failed';
+    return { due: failure.at + wait, attempt: failure.attempts, state };
   }
   if (annotations[ANNOTATIONS.installedHash] !== hash)
     return { due: 0, attempt: 0, state: 'pending' };

@@ -34,7 +34,15 @@ export const DONE: Action = { kind: 'done' };
 
 /** Node states, as shown by the nodes-by-state gauge. */
 export type NodeState =
-  'idle' | 'invalid' | 'pending' | 'paused' | 'installing' | 'ready' | 'failed' | 'uninstalling';
+  | 'idle'
+  | 'invalid'
+  | 'pending'
+  | 'paused'
+  | 'installing'
+  | 'ready'
+  | 'failed'
+  | 'unsupported'
+  | 'uninstalling';
 
 export interface Plan {
   state: NodeState;

@@ -11,6 +11,8 @@ export function installReport(
     ok?: boolean;
     unverified?: string[];
     error?: string;
+    /** The installer refused the node (changed nothing) rather than failed. */
+    refused?: boolean;
     operation?: 'install' | 'uninstall';
   } = {},
 ): InstallReport {
@@ -30,7 +32,13 @@ export function installReport(
     rolledBack: false,
     durationMs: 1500,
     ...(opts.error
-      ? { error: { code: 'InstallFailed', message: opts.error, kind: 'failed' as const } }
+      ? {
+          error: {
+            code: opts.refused ? 'unsupported' : 'InstallFailed',
+            message: opts.error,
+            kind: opts.refused ? ('refused' as const) : ('failed' as const),
+          },
+        }
       : {}),
   };
 }
@@ -118,6 +126,40 @@ export class FakeKubelet {
     );
     if (this.#actAsJobController)
       await this.#setJobStatus(job, result.exitCode === 0, started, now);
+  }
+
+  /**
+   * The Job controller has decided the Job failed (FailureTarget) but its pod never
+   * terminates: its node died mid-run. The pod keeps running as far as the API knows.
+   */
+  async strandInFailureTarget(job: V1Job): Promise<void> {
+    if (this.#actAsJobController) await this.#createPod(job);
+    const now = new Date();
+    await this.#c.batch.patchNamespacedJobStatus(
+      {
+        namespace: NAMESPACE,
+        name: job.metadata!.name!,
+        body: {
+          status: {
+            startTime: now,
+            active: 0,
+            terminating: 1,
+            uncountedTerminatedPods: {},
+            conditions: [
+              {
+                type: 'FailureTarget',
+                status: 'True',
+                reason: 'DeadlineExceeded',
+                message: 'Job was active longer than specified deadline',
+                lastProbeTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        },
+      },
+      MERGE,
+    );
   }
 
   /** Finishes the Job with an installer report as the termination message. */
