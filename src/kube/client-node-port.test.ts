@@ -45,7 +45,7 @@ const calls: [string, () => Promise<unknown>][] = [
     () =>
       port.createEvent({
         namespace: 'default',
-        involved: { kind: 'Node', name: 'n', uid: 'u' },
+        involved: { apiVersion: 'v1', kind: 'Node', name: 'n', uid: 'u' },
         type: 'Normal',
         reason: 'R',
         message: 'm',

@@ -88,7 +88,7 @@ export function clientNodePort(kc: KubeConfig, opts: PortOptions): KubePort {
           name: eventName(event.involved.name, now.getTime()),
           namespace: event.namespace,
         },
-        involvedObject: { apiVersion: 'v1', ...event.involved },
+        involvedObject: event.involved,
         type: event.type,
         reason: event.reason,
         message: event.message.slice(0, 1024),

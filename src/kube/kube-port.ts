@@ -10,7 +10,8 @@ export interface MetadataPatch {
 
 export interface EventSpec {
   namespace: string;
-  involved: { kind: 'Node'; name: string; uid: string };
+  /** The object the Event is about (cluster-scoped objects' Events go to `namespace`). */
+  involved: { apiVersion: string; kind: string; name: string; uid: string };
   type: 'Normal' | 'Warning';
   reason: string;
   message: string;

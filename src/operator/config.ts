@@ -214,6 +214,22 @@ export const ConfigSchema = z.strictObject({
       overhead: ResourceList.optional().describe(
         'RuntimeClass `overhead.podFixed`, e.g. `{memory: 16Mi}`',
       ),
+      adoptExisting: z
+        .boolean()
+        .default(false)
+        .describe(
+          "take over a RuntimeClass of the same name that someone else made (e.g. KWasm's `wasmtime`); `false` leaves it alone and posts a RuntimeClassConflict Event",
+        ),
+    })
+    .prefault({}),
+  uninstall: z
+    .strictObject({
+      warnAboutWasmPods: z
+        .boolean()
+        .default(false)
+        .describe(
+          "before removing runtimes, post a Warning listing the node's pods that still use them; needs read access to every pod (the chart grants it only then)",
+        ),
     })
     .prefault({}),
   leaderElection: LeaderElectionSchema.prefault({}),

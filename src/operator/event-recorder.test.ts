@@ -21,7 +21,7 @@ describe('EventRecorder', () => {
     expect(sent.map((e) => e.message)).toEqual(['bad', 'other', 'bad']);
     expect(sent[0]).toMatchObject({
       namespace: 'default',
-      involved: { kind: 'Node', name: 'n', uid: 'uid-n' },
+      involved: { apiVersion: 'v1', kind: 'Node', name: 'n', uid: 'uid-n' },
     });
   });
 });

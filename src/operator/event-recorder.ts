@@ -1,11 +1,11 @@
-import type { KubePort } from '../kube/kube-port.ts';
+import type { EventSpec, KubePort } from '../kube/kube-port.ts';
 import type { NodeView } from '../kube/views.ts';
 import type { Clock } from '../controller/clock.ts';
 import type { Logger } from './logger.ts';
 
 /**
- * Posts Events about Nodes, dropping repeats of the same (node, reason, message) within the
- * dedupe window: level-triggered reconciles would otherwise post a Warning per resync.
+ * Posts Events (about Nodes, mostly), dropping repeats of the same (object, reason, message)
+ * within the dedupe window: level-triggered reconciles would otherwise post one per resync.
  */
 export class EventRecorder {
   readonly #kube: KubePort;
@@ -21,27 +21,32 @@ export class EventRecorder {
     this.#windowMs = opts.windowMs;
   }
 
-  async nodeEvent(
+  nodeEvent(
     node: NodeView,
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
     log: Logger,
   ): Promise<void> {
+    const { name, uid } = node.metadata;
+    return this.event({ apiVersion: 'v1', kind: 'Node', name, uid }, type, reason, message, log);
+  }
+
+  async event(
+    involved: EventSpec['involved'],
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    log: Logger,
+  ): Promise<void> {
     const now = this.#clock.now();
-    const key = `${node.metadata.uid}\0${reason}\0${message}`;
+    const key = `${involved.uid}\0${reason}\0${message}`;
     const last = this.#sent.get(key);
     if (last !== undefined && now - last < this.#windowMs) return;
     this.#prune(now);
     this.#sent.set(key, now);
     log[type === 'Warning' ? 'warn' : 'info']({ reason, event: message }, 'event');
-    await this.#kube.createEvent({
-      namespace: this.#namespace,
-      involved: { kind: 'Node', name: node.metadata.name, uid: node.metadata.uid },
-      type,
-      reason,
-      message,
-    });
+    await this.#kube.createEvent({ namespace: this.#namespace, involved, type, reason, message });
   }
 
   /** Keeps the map bounded by the window, whatever the number of nodes. */

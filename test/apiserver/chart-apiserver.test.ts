@@ -289,11 +289,10 @@ describe('the chart on a real kube-apiserver', () => {
           labelSelector: `wasm-node.dev/job=${job.metadata!.name}`,
         }),
       ).toEqual([]);
-      expect(await kube.listPodsOnNode('node-a')).toEqual([]);
       await kube.deleteJob(ns, job.metadata!.name!);
       await kube.createEvent({
         namespace: config.events.namespace,
-        involved: { kind: 'Node', name: 'node-a', uid: node.metadata!.uid! },
+        involved: { apiVersion: 'v1', kind: 'Node', name: 'node-a', uid: node.metadata!.uid! },
         type: 'Normal',
         reason: 'RbacProbe',
         message: 'created with the chart RBAC',
@@ -333,6 +332,8 @@ describe('the chart on a real kube-apiserver', () => {
           }),
         ),
       ).toBe(403);
+      // Every pod in the cluster only with config.uninstall.warnAboutWasmPods (off by default).
+      expect(await status(kube.listPodsOnNode('node-a'))).toBe(403);
       expect(await status(saCore.listSecretForAllNamespaces())).toBe(403);
       expect(await status(saCore.listNamespacedSecret({ namespace: ns }))).toBe(403);
       expect(await status(saCore.deleteNode({ name: 'node-a' }))).toBe(403);

@@ -1,3 +1,4 @@
+import type { V1RuntimeClass } from '@kubernetes/client-node';
 import { describe, expect, it } from '@jest/globals';
 import type { ConfigInput } from '../../src/operator/config.ts';
 import { waitFor } from '../support/wait.ts';
@@ -45,7 +46,7 @@ async function runtimeClassNames(): Promise<string[]> {
 
 describe('lifecycle (the test acts as kubelet and Job controller through the status subresources)', () => {
   it('opt-out runs the uninstall Job, warns about Wasm pods still running (leaving them), then removes our labels and annotations', async () => {
-    op = await bed.startOperator();
+    op = await bed.startOperator({ uninstall: { warnAboutWasmPods: true } });
     await installNode('node-out');
     await bed.c.core.createNamespacedPod({
       namespace: NAMESPACE,
@@ -98,6 +99,50 @@ describe('lifecycle (the test acts as kubelet and Job controller through the sta
       { timeoutMs: 20_000 },
     );
   }, 60_000);
+
+  it("does not take over a RuntimeClass someone else made (KWasm's wasmtime): it leaves it alone and says so in an Event", async () => {
+    const theirs: V1RuntimeClass = {
+      metadata: { name: 'wasmtime', labels: { 'app.kubernetes.io/managed-by': 'kwasm' } },
+      handler: 'wasmtime',
+      scheduling: { nodeSelector: { 'kwasm.sh/kwasm-provisioned': 'true' } },
+    };
+    await bed.c.nodeApi.createRuntimeClass({ body: theirs });
+    try {
+      await expectLeftAlone(theirs);
+    } finally {
+      await bed.c.nodeApi.deleteRuntimeClass({ name: 'wasmtime' });
+    }
+  }, 60_000);
+
+  async function expectLeftAlone(theirs: V1RuntimeClass): Promise<void> {
+    op = await bed.startOperator({ installer: { image: 'installer:foreign' } });
+    await waitFor(
+      'the spin RuntimeClass',
+      async () => (await runtimeClassNames()).includes('spin'),
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const conflict = await waitFor(
+      'a RuntimeClassConflict event',
+      async () =>
+        (
+          await bed.c.core.listNamespacedEvent({
+            namespace: 'default',
+            fieldSelector: 'involvedObject.kind=RuntimeClass,reason=RuntimeClassConflict',
+          })
+        ).items[0],
+      { timeoutMs: 20_000 },
+    );
+    expect(conflict.type).toBe('Warning');
+    expect(conflict.message).toMatch(/adoptExisting/);
+    const after = await bed.c.nodeApi.readRuntimeClass({ name: 'wasmtime' });
+    expect(after.scheduling?.nodeSelector).toEqual(theirs.scheduling?.nodeSelector);
+    expect(after.metadata?.labels).toEqual(theirs.metadata?.labels);
+    expect(after.metadata?.managedFields?.map((f) => f.manager)).not.toContain(
+      'wasm-node-operator',
+    );
+  }
 
   it('a new installer image changes the desired hash and re-installs ready nodes', async () => {
     op = await bed.startOperator({ installer: { image: 'installer:v1' } });

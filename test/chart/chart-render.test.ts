@@ -128,11 +128,21 @@ describe('helm chart rendering', () => {
   );
 
   it(
-    'grants exactly the API access the operator code uses, and no cluster-wide writes of pods or Jobs',
+    'grants exactly the API access the operator code uses: no cluster-wide pod reads unless the Wasm pod warning is on, no cluster-wide writes of pods or Jobs',
     async () => {
       const objects = await renderChart();
-      expect(rules(objects, 'ClusterRole')).toEqual([
-        { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] },
+      const runtimeClasses = {
+        apiGroups: ['node.k8s.io'],
+        resources: ['runtimeclasses'],
+        verbs: ['list', 'create', 'patch', 'delete'],
+      };
+      const nodes = { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'patch'] };
+      expect(rules(objects, 'ClusterRole')).toEqual([nodes, runtimeClasses]);
+      const warning = await renderChart({
+        values: { config: { uninstall: { warnAboutWasmPods: true } } },
+      });
+      expect(rules(warning, 'ClusterRole')).toEqual([
+        nodes,
         { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
         {
           apiGroups: ['node.k8s.io'],

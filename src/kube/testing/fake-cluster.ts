@@ -193,9 +193,9 @@ export class FakeCluster implements InformerFactory {
       },
       listRuntimeClasses: async (selector: string) => {
         this.#call('listRuntimeClasses', selector);
-        const [key, value] = selector.split('=');
+        const [key = '', value] = selector.split('=');
         return [...this.runtimeClasses.values()].filter(
-          (rc) => rc.metadata?.labels?.[key ?? ''] === value,
+          (rc) => key === '' || rc.metadata?.labels?.[key] === value,
         );
       },
       deleteRuntimeClass: async (name: string) => {

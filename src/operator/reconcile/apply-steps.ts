@@ -51,7 +51,9 @@ async function startJob(
     ctx.gate.release(name);
     throw err;
   }
-  if (step.operation === 'uninstall') await warnAboutWasmPods(node, ctx, log);
+  // Opt-in: it reads every pod on the node, a cluster-wide pods list the chart grants only then.
+  if (step.operation === 'uninstall' && ctx.config.uninstall.warnAboutWasmPods)
+    await warnAboutWasmPods(node, ctx, log);
 }
 
 function observeJob(step: Extract<Step, { kind: 'observeJob' }>, ctx: ReconcileContext): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { V1RuntimeClass } from '@kubernetes/client-node';
 import { installerPod } from '../../kube/testing/pods.ts';
 import { report } from '../testing/fixtures.ts';
 import { outcomeFromPods } from './read-outcomes.ts';
@@ -51,13 +52,35 @@ describe('reading the installer termination message', () => {
 });
 
 describe('RuntimeClass plan', () => {
-  it('applies configured ones and removes an unconfigured one only when no node still has it', () => {
+  const rc = (name: string, managedBy = 'wasm-node-operator'): V1RuntimeClass => ({
+    metadata: { name, labels: { 'app.kubernetes.io/managed-by': managedBy } },
+    handler: name,
+  });
+  const config = (adoptExisting = false) => ({
+    runtimes: ['spin', 'wasmtime'],
+    runtimeClass: { tolerations: [], adoptExisting },
+  });
+
+  it('applies configured ones and removes an unconfigured one of ours only when no node still has it', () => {
     const labelled = new Set(['wasmedge']);
-    expect(
-      planRuntimeClasses(['spin'], ['spin', 'wasmedge', 'wasmer'], (r) => labelled.has(r)),
-    ).toEqual({
-      apply: ['spin'],
+    const existing = [rc('spin'), rc('wasmedge'), rc('wasmer'), rc('crun-wasm', 'someone')];
+    expect(planRuntimeClasses(config(), existing, (r) => labelled.has(r))).toEqual({
+      apply: ['spin', 'wasmtime'],
       remove: ['wasmer'],
+      conflicts: [],
     });
+  });
+
+  it("leaves a same-named RuntimeClass of someone else's alone, unless told to adopt it", () => {
+    const kwasm = rc('wasmtime', 'kwasm');
+    expect(planRuntimeClasses(config(), [kwasm], () => false)).toEqual({
+      apply: ['spin'],
+      remove: [],
+      conflicts: [kwasm],
+    });
+    expect(planRuntimeClasses(config(true), [kwasm], () => false).apply).toEqual([
+      'spin',
+      'wasmtime',
+    ]);
   });
 });

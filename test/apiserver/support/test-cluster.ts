@@ -137,9 +137,13 @@ export function waitForEvent(
   );
 }
 
-/** Removes every Node and installer Job, so tests sharing one control plane stay independent. */
+/**
+ * Removes every Node, installer Job and RuntimeClass, so tests sharing one control plane stay
+ * independent.
+ */
 export async function resetCluster(c: TestCluster): Promise<void> {
   await c.core.deleteCollectionNode({});
+  await c.nodeApi.deleteCollectionRuntimeClass({});
   await c.batch.deleteCollectionNamespacedJob({
     namespace: NAMESPACE,
     propagationPolicy: 'Background',
