@@ -30,7 +30,7 @@ async function dump(
 ) {
   // Beside the real file, so relative imports resolve the same way.
   const tmp = `${path}.wasm-node-validate.toml`;
-  await fs.writeAtomic(tmp, text, 0o600);
+  await fs.writeAtomic(tmp, text, { mode: 0o600 });
   try {
     const r = await exec.run([inst.exe, '--config', tmp, 'config', 'dump'], { timeoutMs: 30_000 });
     if (r.code !== 0) {

@@ -63,6 +63,13 @@ describe('containerd discovery', () => {
     expect(selectContainerd(all, { socket: '/run/containerd/containerd.sock' }).pid).toBe(20);
   });
 
+  it('never falls back to the only containerd when the kubelet talks to another socket (cri-dockerd)', () => {
+    const docker = all.filter((c) => c.pid === 20);
+    const attempt = () => selectContainerd(docker, { kubeletEndpoint: '/run/cri-dockerd.sock' });
+    expect(attempt).toThrow(expect.objectContaining({ code: 'runtime-endpoint-mismatch' }));
+    expect(attempt).toThrow(/\/run\/cri-dockerd.sock, which no containerd serves/);
+  });
+
   it('refuses to guess between several', () => {
     expect(() => selectContainerd(all, {})).toThrow(/2 containerd processes.*--containerd-socket/);
     expect(() => selectContainerd(all, { socket: '/nope.sock' })).toThrow(

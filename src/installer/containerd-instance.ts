@@ -95,8 +95,9 @@ export function containerdInstances(
 
 /**
  * Picks the containerd whose socket was asked for, else the one the kubelet talks to, else the
- * only one. Nodes can run several (Docker's own containerd beside the kubelet's), and editing
- * the wrong one would report success while pods never see the runtime.
+ * only one when no kubelet says. Nodes can run several (Docker's own containerd beside the
+ * kubelet's), and editing the wrong one would report success while pods never see the runtime.
+ * Addresses are compared as real host paths (the caller resolves /var/run to /run).
  */
 export function selectContainerd(
   candidates: readonly ContainerdInstance[],
@@ -105,24 +106,30 @@ export function selectContainerd(
   if (candidates.length === 0) {
     throw new InstallError(
       'containerd-not-found',
-      'no containerd process found on the node (is the pod running with hostPID: true? is the node using CRI-O or Docker?)',
+      'no containerd process found on the node (is the pod running with hostPID: true? is the node using CRI-O?)',
     );
   }
-  const target = want.socket ?? want.kubeletEndpoint;
-  if (target !== undefined) {
-    const match = candidates.find((c) => c.address === target);
+  const serving = candidates.map((c) => c.address).join(', ');
+  if (want.socket !== undefined) {
+    const match = candidates.find((c) => c.address === want.socket);
     if (match) return match;
-    if (want.socket !== undefined) {
-      throw new InstallError(
-        'containerd-not-found',
-        `no containerd serves ${want.socket}; running ones serve ${candidates.map((c) => c.address).join(', ')}`,
-      );
-    }
+    throw new InstallError(
+      'containerd-not-found',
+      `no containerd serves ${want.socket}; running ones serve ${serving}`,
+    );
+  }
+  if (want.kubeletEndpoint !== undefined) {
+    const match = candidates.find((c) => c.address === want.kubeletEndpoint);
+    if (match) return match;
+    throw new InstallError(
+      'runtime-endpoint-mismatch',
+      `the kubelet runs pods through ${want.kubeletEndpoint}, which no containerd serves (containerd serves ${serving}, e.g. Docker's own with CRI disabled): this node's runtime is another one (cri-dockerd, CRI-O), which the installer does not change`,
+    );
   }
   const [only, ...others] = candidates;
   if (only !== undefined && others.length === 0) return only;
   throw new InstallError(
     'containerd-ambiguous',
-    `${candidates.length} containerd processes serve ${candidates.map((c) => c.address).join(', ')} and none is the kubelet's; pass --containerd-socket`,
+    `${candidates.length} containerd processes serve ${serving} and no kubelet says which it uses; pass --containerd-socket`,
   );
 }

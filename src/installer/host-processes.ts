@@ -59,3 +59,15 @@ export async function readAsSeenBy(
     throw err;
   }
 }
+
+/**
+ * The boot ID the node's kubelet reports: read as PID 1 sees it, since a container's fresh
+ * /proc shows the kernel's own, which systemd-nspawn machines replace with one per boot.
+ */
+export async function nodeBootId(procRoot = '/proc'): Promise<string | undefined> {
+  const path = '/proc/sys/kernel/random/boot_id';
+  const id =
+    (await readAsSeenBy(1, path, procRoot).catch(() => undefined)) ??
+    (await readFile(path, 'utf8').catch(() => undefined));
+  return id?.trim();
+}

@@ -1,12 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Runtime } from '../catalog/runtimes.ts';
-import { ConfigError } from '../containerd/config-error.ts';
 import { ownedHandlers } from '../containerd/patch-config.ts';
 import { registeredHandlers } from '../cri/runtime-status.ts';
 import { planInstall, planUninstall } from './config-change.ts';
 import { builtInRuntimes, containerdVersion } from './config-validate.ts';
 import { acquireHostLock } from './host-lock.ts';
-import { InstallError } from './install-error.ts';
+import { errorKind, InstallError, reportedCode } from './install-error.ts';
 import {
   applyChange,
   currentFiles,
@@ -163,11 +162,17 @@ export async function runOperation(
   const base = { schema: INSTALL_REPORT_SCHEMA, operation } as const;
   let release: (() => Promise<void>) | undefined;
   try {
-    release = await acquireHostLock(deps.fs, { timeoutMs: opts.lockTimeoutMs, sleep: deps.sleep });
+    release = await acquireHostLock(deps.fs, {
+      timeoutMs: opts.lockTimeoutMs,
+      sleep: deps.sleep,
+      now: deps.now,
+      onWait: (owner) => deps.log.info({ owner }, 'waiting for the host lock'),
+    });
     const outcome = await OPERATIONS[operation](opts, deps);
-    return { ...base, ok: true, ...outcome, durationMs: deps.now() - start };
+    const bootId = await deps.bootId();
+    return { ...base, ok: true, ...outcome, bootId, durationMs: deps.now() - start };
   } catch (err) {
-    const code = err instanceof InstallError || err instanceof ConfigError ? err.code : 'internal';
+    const code = reportedCode(err);
     deps.log.error({ err }, `${operation} failed`);
     return {
       ...base,
@@ -177,7 +182,8 @@ export async function runOperation(
       restarted: err instanceof InstallError && err.restarted,
       rolledBack: err instanceof InstallError && err.rolledBack,
       durationMs: deps.now() - start,
-      error: { code, message: (err as Error).message, kind: 'failed' },
+      bootId: await deps.bootId(),
+      error: { code, message: (err as Error).message, kind: errorKind(code) },
     };
   } finally {
     await release?.();

@@ -7,7 +7,7 @@ import { UsageError, type CliIo } from './cli-io.ts';
 import { DEFAULT_BIN_DIR } from './config-command.ts';
 import { hostExec } from './host-exec.ts';
 import { nodeHostFs } from './host-fs.ts';
-import { listHostProcesses, readAsSeenBy } from './host-processes.ts';
+import { listHostProcesses, nodeBootId, readAsSeenBy } from './host-processes.ts';
 import { findContainerds } from './node-operation.ts';
 import {
   runOperation,
@@ -86,8 +86,9 @@ export async function nodeCommand(
       exec: hostExec(hostRoot),
       processes: () => listHostProcesses(),
       readAsSeenBy: (pid, path) => readAsSeenBy(pid, path),
+      bootId: () => nodeBootId(),
       containerds: async () => findContainerds(fs, await listHostProcesses()),
-      criStatus: (address) => criStatus(fs.local(address), 10_000),
+      criStatus: async (address) => criStatus(await fs.located(address), 10_000),
       sleep: (ms) => sleep(ms),
       now: () => Date.now(),
       log,

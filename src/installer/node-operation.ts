@@ -36,6 +36,8 @@ export interface NodeDeps extends RestartDeps {
   processes: () => Promise<HostProcess[]>;
   /** A file as a process sees it (host-processes.ts readAsSeenBy). */
   readAsSeenBy: (pid: number, path: string) => Promise<string | undefined>;
+  /** The node's boot ID, as its kubelet reports it in status.nodeInfo.bootID. */
+  bootId: () => Promise<string | undefined>;
   log: Logger;
 }
 
@@ -50,7 +52,10 @@ export interface NodeContext {
   plan: FlavourPlan;
 }
 
-/** Running containerds, with the socket each one's config sets when no flag does. */
+/**
+ * Running containerds, with the socket each one's config sets when no flag does, as the real
+ * host path (links resolved), which is how sockets are compared.
+ */
 export async function findContainerds(
   fs: HostFs,
   procs: readonly HostProcess[],
@@ -65,7 +70,20 @@ export async function findContainerds(
       addresses.set(path, /^\s*\[grpc\][^[]*?^\s*address\s*=\s*["']([^"']+)["']/ms.exec(text)?.[1]);
     }
   }
-  return containerdInstances(procs, (path) => addresses.get(path));
+  const found = containerdInstances(procs, (path) => addresses.get(path));
+  return Promise.all(found.map(async (c) => ({ ...c, address: await fs.realpath(c.address) })));
+}
+
+/**
+ * A config file's text, undefined only when it does not exist: one that cannot be read is
+ * refused, never taken for missing and replaced.
+ */
+async function readConfig(fs: HostFs, path: string): Promise<string | undefined> {
+  try {
+    return await fs.readText(path);
+  } catch (err) {
+    throw new InstallError('config-unreadable', `cannot read ${path}: ${(err as Error).message}`);
+  }
 }
 
 /** Finds the kubelet's containerd and decides how this node is edited and restarted. */
@@ -78,9 +96,10 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
     const m = /^containerRuntimeEndpoint:\s*["']?([^"'\s]+)/m.exec(yaml);
     if (m) kubeletEndpoint = socketPath(m[1] as string);
   }
+  const real = (p: string | undefined) => (p === undefined ? undefined : deps.fs.realpath(p));
   const inst = selectContainerd(await deps.containerds(), {
-    socket: opts.containerdSocket,
-    kubeletEndpoint,
+    socket: await real(opts.containerdSocket),
+    kubeletEndpoint: await real(kubeletEndpoint),
   });
   const existing = new Set<string>();
   for (const p of probePaths(inst)) if (await deps.fs.exists(p)) existing.add(p);
@@ -93,7 +112,7 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
       systemdRunning: await deps.fs.exists('/run/systemd/system'),
       openrcRunning: await deps.fs.exists('/run/openrc'),
     },
-    configText: await deps.fs.readText(inst.configPath),
+    configText: await readConfig(deps.fs, inst.configPath),
     existing,
     restartCommand: opts.restartCommand,
   });
@@ -113,7 +132,7 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
 
 export async function currentFiles(ctx: NodeContext, deps: NodeDeps): Promise<CurrentFiles> {
   const { inst, plan } = ctx;
-  const rendered = await deps.fs.readText(inst.configPath);
+  const rendered = await readConfig(deps.fs, inst.configPath);
   let version = 2;
   try {
     const v = parseToml(rendered ?? '')['version'];
@@ -122,7 +141,7 @@ export async function currentFiles(ctx: NodeContext, deps: NodeDeps): Promise<Cu
     // a distribution's own file that does not parse: the drop-in keeps version 2
   }
   return {
-    target: await deps.fs.readText(plan.target.path),
+    target: await readConfig(deps.fs, plan.target.path),
     rendered: plan.target.kind === 'template' ? rendered : undefined,
     version,
     seed: async () => {
@@ -199,6 +218,13 @@ export async function applyChange(
   } else {
     if (plan.restart.kind === 'none')
       throw new InstallError('no-restart-method', plan.restart.reason);
+    const link = await deps.fs.symlinkTarget(path);
+    if (link !== undefined) {
+      throw new InstallError(
+        'config-symlinked',
+        `${path} is a symlink to ${link}: whatever manages that file (NixOS, a configuration tool) would undo or never see a change there; add the runtimes where it is generated, or replace the link by a file`,
+      );
+    }
     await validateCandidate(
       {
         inst,
@@ -212,7 +238,7 @@ export async function applyChange(
       deps.fs,
     );
     if (change.before !== undefined)
-      await deps.fs.writeAtomic(`${path}${BACKUP_SUFFIX}`, change.before);
+      await deps.fs.writeAtomic(`${path}${BACKUP_SUFFIX}`, change.before, { like: path });
     await writeTarget(deps.fs, path, change.after);
     deps.log.info({ path, backup: `${path}${BACKUP_SUFFIX}` }, 'config written');
   }

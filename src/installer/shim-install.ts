@@ -182,7 +182,7 @@ export async function copyShims(
     const present = await fs.readBytes(plan.path);
     if (present !== undefined && sha256(present) === plan.sha256) continue;
     await fs.ensureWritableDir(dirname(plan.path));
-    await fs.writeAtomic(plan.path, plan.bytes, 0o755);
+    await fs.writeAtomic(plan.path, plan.bytes, { mode: 0o755 });
     written.push(dirname(plan.path));
   }
   return written;
@@ -210,7 +210,7 @@ async function copyBundle(
       }
       const bytes = relocate(original, bundle.placeholder, bundle.root);
       if ((await fs.readBytes(f.path))?.equals(bytes)) continue;
-      await fs.writeAtomic(f.path, bytes, f.mode);
+      await fs.writeAtomic(f.path, bytes, { mode: f.mode });
     } else {
       if ((await fs.sha256(f.path)) === f.sha256) continue;
       await fs.copyAtomic(f.source, f.path, f.mode);

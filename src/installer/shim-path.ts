@@ -72,7 +72,7 @@ export async function copyShimsToPath(
         );
       }
     }
-    await fs.writeAtomic(file, shim.bytes, 0o755);
+    await fs.writeAtomic(file, shim.bytes, { mode: 0o755 });
     writes.push({ file, before });
   }
   return writes;
@@ -81,7 +81,7 @@ export async function copyShimsToPath(
 export async function undoPathWrites(writes: readonly PathWrite[], fs: HostFs): Promise<void> {
   for (const { file, before } of writes) {
     if (before === undefined) await fs.remove(file);
-    else await fs.writeAtomic(file, before, 0o755);
+    else await fs.writeAtomic(file, before, { mode: 0o755 });
   }
 }
 

@@ -2,12 +2,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
+  chownSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,10 +22,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { criStatus, registeredHandlers } from '../../src/cri/runtime-status.ts';
 import { runCommand } from '../support/run-command.ts';
+import { waitFor } from '../support/wait.ts';
 import {
   INSTALLER_CLI,
-  installerArgs,
+  installerCommand,
+  type InstallerTarget,
   runInstaller,
+  startInstaller,
   writeShimsDir,
 } from '../support/installer-cli.ts';
 import { containerdBuilds, type ContainerdBuild } from '../support/containerd-builds.ts';
@@ -59,16 +68,20 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const installer = (
-  n: SupervisedNode,
-  args: string[],
-  extra: { restartCommand?: string; shimsDir?: string; binDir?: string } = {},
-) =>
+const installer = (n: SupervisedNode, args: string[], extra: Partial<InstallerTarget> = {}) =>
   runInstaller(n, args, {
     ...extra,
     shimsDir: extra.shimsDir ?? shims,
     terminationLog: join(n.dir, `termination-log-${Math.random().toString(36).slice(2)}`),
   });
+
+/** The node as it was: same bytes, same containerd process, no binaries, no handler. */
+async function unchanged(n: SupervisedNode, original: string, pid: number | undefined) {
+  expect(readFileSync(n.configPath, 'utf8')).toBe(original);
+  expect(n.containerdPid()).toBe(pid);
+  expect(binaries(n)).toEqual([]);
+  expect((await handlers(n)).has('wasmtime')).toBe(false);
+}
 
 const handlers = async (n: SupervisedNode) => registeredHandlers(await criStatus(n.socket, 10_000));
 const binaries = (n: SupervisedNode) => (existsSync(n.binDir) ? readdirSync(n.binDir) : []);
@@ -90,6 +103,9 @@ describe('install, re-run and uninstall on a real containerd', () => {
     expect(first.report.runtimes).toEqual([
       expect.objectContaining({ name: 'wasmtime', verified: true, version: '0.1.0-test' }),
     ]);
+    expect(first.report.bootId).toBe(
+      readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    );
     expect(node.containerdPid()).not.toBe(pid0);
     expect((await handlers(node)).get('wasmtime')).toBe('io.containerd.wasmtime.v1');
     const patched = readFileSync(node.configPath, 'utf8');
@@ -169,6 +185,64 @@ describe("Debian's shipped config, which declares no runtime", () => {
   );
 });
 
+describe('host paths resolve inside the host root, as from an installer pod', () => {
+  it('a config behind an absolute symlink (NixOS-style) is read where the node reads it and refused, never replaced', async () => {
+    node = await startSupervisedNode();
+    const store = join(node.dir, 'store');
+    mkdirSync(store);
+    renameSync(node.configPath, join(store, 'containerd.toml'));
+    symlinkSync(join(store, 'containerd.toml'), node.configPath);
+    const original = readFileSync(node.configPath, 'utf8');
+    const pid = node.containerdPid();
+    const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
+      pod: { hidden: [store] },
+    });
+    expect(r.report.error).toMatchObject({ code: 'config-symlinked', kind: 'refused' });
+    expect(r.report.error?.message).toContain(`is a symlink to ${join(store, 'containerd.toml')}`);
+    expect(lstatSync(node.configPath).isSymbolicLink()).toBe(true);
+    await unchanged(node, original, pid);
+  }, 240_000);
+
+  it('a config below a symlinked directory (a moved /var/lib/rancher) is edited where it lives', async () => {
+    node = await startSupervisedNode();
+    const etc = join(node.dir, 'etc');
+    const moved = join(node.dir, 'data/etc');
+    mkdirSync(dirname(moved));
+    renameSync(etc, moved);
+    symlinkSync(moved, etc);
+    const original = readFileSync(node.configPath, 'utf8');
+    const pod = { hidden: [dirname(moved)] };
+    const { report } = await installer(node, ['install', '--runtimes', 'wasmtime'], { pod });
+    expect(report).toMatchObject({ ok: true, runtimes: [{ name: 'wasmtime', verified: true }] });
+    expect(lstatSync(etc).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(moved, 'containerd/config.toml'), 'utf8')).toContain(
+      '# BEGIN wasm-node-operator',
+    );
+    const removed = await installer(node, ['uninstall'], { pod });
+    expect(removed.report.ok).toBe(true);
+    expect(readFileSync(node.configPath, 'utf8')).toBe(original);
+  }, 300_000);
+});
+
+describe('file modes and owners', () => {
+  it('a 0600 config of another owner keeps its mode and owner, and so does its backup', async () => {
+    node = await startSupervisedNode();
+    chmodSync(node.configPath, 0o600);
+    chownSync(node.configPath, 4321, 4321);
+    const { report } = await installer(node, ['install', '--runtimes', 'wasmtime']);
+    expect(report.ok).toBe(true);
+    for (const file of [node.configPath, `${node.configPath}.wasm-node.bak`]) {
+      const st = statSync(file);
+      expect({ file, mode: st.mode & 0o777, uid: st.uid, gid: st.gid }).toEqual({
+        file,
+        mode: 0o600,
+        uid: 4321,
+        gid: 4321,
+      });
+    }
+  }, 300_000);
+});
+
 describe('containerd 2.x with a version 3 config', () => {
   it('installs into the v3 runtime plugin, verifies through CRI, and uninstalls byte for byte', async () => {
     const v2 = containerdBuilds().find((b) => b.major === 2) as ContainerdBuild;
@@ -194,13 +268,6 @@ describe('containerd 2.x with a version 3 config', () => {
 });
 
 describe('faults leave the node as it was', () => {
-  async function unchanged(n: SupervisedNode, original: string, pid: number | undefined) {
-    expect(readFileSync(n.configPath, 'utf8')).toBe(original);
-    expect(n.containerdPid()).toBe(pid);
-    expect(binaries(n)).toEqual([]);
-    expect((await handlers(n)).has('wasmtime')).toBe(false);
-  }
-
   it('malformed config: refused with invalid-toml, nothing written, no restart', async () => {
     node = await startSupervisedNode();
     const pid = node.containerdPid();
@@ -234,7 +301,7 @@ describe('faults leave the node as it was', () => {
       shimsDir: shimsDir('corrupt', true),
     });
     expect(r.code).toBe(1);
-    expect(r.report.error?.code).toBe('checksum-mismatch');
+    expect(r.report.error).toMatchObject({ code: 'checksum-mismatch', kind: 'failed' });
     expect(r.report.error?.message).toMatch(/manifest says [0-9a-f]{64}/);
     await unchanged(node, original, pid);
   }, 120_000);
@@ -317,15 +384,12 @@ describe('faults leave the node as it was', () => {
     const restarting = join(node.dir, 'restart-started');
     // No exec: the script keeps its path in its command line, so pkill -f finds it below.
     writeFileSync(hang, `#!/bin/sh\ntouch ${restarting}\nsleep 600\n`, { mode: 0o755 });
-    const child = spawn(
-      process.execPath,
-      installerArgs(node, ['install', '--runtimes', 'wasmtime'], {
-        shimsDir: shims,
-        restartCommand: hang,
-        terminationLog: join(node.dir, 'tl-killed'),
-      }),
-      { stdio: 'ignore' },
-    );
+    const [cmd, ...argv] = installerCommand(node, ['install', '--runtimes', 'wasmtime'], {
+      shimsDir: shims,
+      restartCommand: hang,
+      terminationLog: join(node.dir, 'tl-killed'),
+    });
+    const child = spawn(cmd as string, argv, { stdio: 'ignore' });
     // Killed while it waits for the restart (the restart starts only after the swap): the new
     // config is in place, containerd not restarted.
     const deadline = Date.now() + 60_000;
@@ -354,23 +418,53 @@ describe('faults leave the node as it was', () => {
       const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
         binDir: join(ro, 'bin'),
       });
-      expect(r.report.error?.code).toBe('bin-dir-not-writable');
+      expect(r.report.error).toMatchObject({ code: 'bin-dir-not-writable', kind: 'refused' });
       expect(readFileSync(node.configPath, 'utf8')).toBe(original);
     } finally {
       execFileSync('umount', [ro]);
     }
   }, 120_000);
 
-  it('two installers at once: serialised by the host lock, one block, both succeed', async () => {
+  it('two installers whose critical sections would overlap: the second waits on the host lock', async () => {
     node = await startSupervisedNode();
-    const [a, b] = await Promise.all([
-      installer(node, ['install', '--runtimes', 'wasmtime']),
-      installer(node, ['install', '--runtimes', 'wasmtime']),
-    ]);
-    expect([a.report.ok, b.report.ok]).toEqual([true, true]);
-    expect([a.report.changed, b.report.changed].sort()).toEqual([false, true]);
-    expect(readFileSync(node.configPath, 'utf8').match(/# BEGIN wasm-node-operator/g)).toHaveLength(
-      1,
+    const original = readFileSync(node.configPath, 'utf8');
+    const events = join(node.dir, 'restarts.log');
+    const gate = join(node.dir, 'gate');
+    // Each restart notes when it starts and ends, and starts only once the gate is open.
+    const gated = join(node.dir, 'bin/gated-restart');
+    writeFileSync(
+      gated,
+      `#!/bin/sh\necho "begin $1" >> ${events}\nwhile [ ! -e ${gate} ]; do sleep 0.1; done\n${node.restartCommand}\nrc=$?\necho "end $1" >> ${events}\nexit $rc\n`,
+      { mode: 0o755 },
     );
+    const started = (name: string, args: string[]) =>
+      startInstaller(node!, args, {
+        shimsDir: shims,
+        restartCommand: `${gated} ${name}`,
+        terminationLog: join(node!.dir, `tl-${name}`),
+      });
+    const log = () => (existsSync(events) ? readFileSync(events, 'utf8') : '');
+    const a = started('A', ['install', '--runtimes', 'wasmtime']);
+    // A has swapped the config in and is restarting: its critical section is open.
+    await waitFor('installer A to restart', () => log().includes('begin A'), {
+      timeoutMs: 60_000,
+    });
+    const b = started('B', ['uninstall']);
+    await waitFor(
+      'installer B to wait for the lock',
+      () => b.log().includes('waiting for the host lock'),
+      {
+        timeoutMs: 60_000,
+        diagnostics: () => b.log(),
+      },
+    );
+    writeFileSync(gate, '');
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect([ra.report, rb.report]).toMatchObject([
+      { ok: true, operation: 'install', changed: true },
+      { ok: true, operation: 'uninstall', changed: true },
+    ]);
+    expect(log().trim().split('\n')).toEqual(['begin A', 'end A', 'begin B', 'end B']);
+    expect(readFileSync(node.configPath, 'utf8')).toBe(original);
   }, 240_000);
 });
