@@ -6,7 +6,7 @@ import path from 'node:path';
 import { splitManagedBlock } from '../src/containerd/managed-block.ts';
 import { criStatus, registeredHandlers } from '../src/cri/runtime-status.ts';
 import { parseInstallReport, type InstallReport } from '../src/formats/install-report.ts';
-import { ANNOTATIONS, LABELS, READY, STATUS } from '../src/operator/keys.ts';
+import { ANNOTATIONS, LABELS, READY, STATUS, steeringLabel } from '../src/operator/keys.ts';
 import { ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
 import { run } from '../test/support/run-command.ts';
 import { dumpDiagnostics } from '../test/support/diagnostics.ts';
@@ -340,7 +340,8 @@ describe('wasm-node-operator on the local cluster', () => {
       const runtimeClass = await d.nodeApi.readRuntimeClass({ name: RUNTIME });
       expect(runtimeClass).toMatchObject({
         handler: RUNTIME,
-        scheduling: { nodeSelector: { [READY_LABEL]: READY } },
+        // The label a kubelet cannot set itself (NodeRestriction); READY_LABEL is for people.
+        scheduling: { nodeSelector: { [steeringLabel(RUNTIME)]: READY } },
       });
 
       const hello = await expectHelloRuns();

@@ -23,11 +23,22 @@ export const LABELS = {
   job: `${DOMAIN}/job`,
 } as const;
 
-/** `runtime.wasm-node.dev/<runtime>=ready`: the RuntimeClass nodeSelector. */
+/** `runtime.wasm-node.dev/<runtime>=ready`: the verified runtimes, for people and tools. */
 export function runtimeLabel(runtime: string): string {
-  return `runtime.${DOMAIN}/${runtime}`;
+  return `${RUNTIME_LABEL_PREFIX}${runtime}`;
 }
 export const RUNTIME_LABEL_PREFIX = `runtime.${DOMAIN}/`;
+
+/**
+ * `runtime.wasm-node.dev.node-restriction.kubernetes.io/<runtime>=ready`: the RuntimeClass
+ * nodeSelector. The NodeRestriction admission plugin lets no kubelet set or remove labels
+ * under node-restriction.kubernetes.io, so a node cannot make itself a Wasm node; the
+ * readable label above it can set, so it steers nothing.
+ */
+export function steeringLabel(runtime: string): string {
+  return `${STEERING_LABEL_PREFIX}${runtime}`;
+}
+export const STEERING_LABEL_PREFIX = `runtime.${DOMAIN}.node-restriction.kubernetes.io/`;
 export const READY = 'ready';
 
 export const ANNOTATIONS = {

@@ -229,10 +229,7 @@ export class NodeController {
 
   async #reconcileKey(key: string): Promise<WorkResult> {
     if (key === RUNTIME_CLASSES_KEY) {
-      await reconcileRuntimeClasses({
-        ...this.#ctx,
-        stillLabelled: (r) => this.#fleet.hasRuntime(r),
-      });
+      await reconcileRuntimeClasses({ ...this.#ctx, fleet: this.#fleet });
       return workResultOf({ kind: 'done' });
     }
     const name = key.slice(NODE_PREFIX.length);

@@ -19,7 +19,7 @@ const bed = useOperatorTestbed();
 const READY = (rt: string) => `runtime.wasm-node.dev/${rt}`;
 
 describe('install (the test acts as kubelet and Job controller through the status subresources)', () => {
-  it('annotated node → installer Job → verified labels, provisioned, hash annotation, Normal event; RuntimeClasses select the ready label', async () => {
+  it('annotated node → installer Job → verified labels, provisioned, hash annotation, Normal event; RuntimeClasses select the steering ready label', async () => {
     await bed.startOperator();
     await createNode(bed.c, 'node-a', { annotations: { 'wasm-node': 'true' } });
     const job = await waitForActiveJob(bed.c, 'node-a');
@@ -74,7 +74,9 @@ describe('install (the test acts as kubelet and Job controller through the statu
     );
     const spin = rcs.find((r) => r.metadata?.name === 'spin')!;
     expect(spin.handler).toBe('spin');
-    expect(spin.scheduling?.nodeSelector).toEqual({ [READY('spin')]: 'ready' });
+    expect(spin.scheduling?.nodeSelector).toEqual({
+      'runtime.wasm-node.dev.node-restriction.kubernetes.io/spin': 'ready',
+    });
     expect(
       spin.metadata?.managedFields?.some(
         (f) => f.manager === 'wasm-node-operator' && f.operation === 'Apply',

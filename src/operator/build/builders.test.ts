@@ -121,14 +121,19 @@ describe('desired-state hash', () => {
 });
 
 describe('RuntimeClass builder', () => {
-  it('selects the ready label, handler = name', () => {
+  it('selects the steering ready label (one no kubelet can set), handler = name', () => {
     expect(buildRuntimeClass('spin', testConfig())).toEqual({
       apiVersion: 'node.k8s.io/v1',
       kind: 'RuntimeClass',
       metadata: { name: 'spin', labels: { 'app.kubernetes.io/managed-by': 'wasm-node-operator' } },
       handler: 'spin',
-      scheduling: { nodeSelector: { 'runtime.wasm-node.dev/spin': 'ready' } },
+      scheduling: {
+        nodeSelector: { 'runtime.wasm-node.dev.node-restriction.kubernetes.io/spin': 'ready' },
+      },
     });
+    expect(
+      buildRuntimeClass('spin', testConfig(), { readableSelector: true }).scheduling?.nodeSelector,
+    ).toEqual({ 'runtime.wasm-node.dev/spin': 'ready' });
   });
   it('adds tolerations and overhead when configured', () => {
     const rc = buildRuntimeClass(

@@ -1,12 +1,19 @@
 import type { V1RuntimeClass } from '@kubernetes/client-node';
 import type { Config } from '../config.ts';
-import { LABELS, MANAGED_BY_VALUE, READY, runtimeLabel } from '../keys.ts';
+import { LABELS, MANAGED_BY_VALUE, READY, runtimeLabel, steeringLabel } from '../keys.ts';
 
 /**
- * One RuntimeClass per runtime, name = containerd handler. It selects the runtime's *ready*
- * label, which only verified nodes carry, so pods never land on pending or failed nodes.
+ * One RuntimeClass per runtime, name = containerd handler. It selects the runtime's steering
+ * ready label, which only the operator sets and only on verified nodes, so pods never land on
+ * pending, failed or self-proclaimed nodes. `readableSelector` keeps the selector of releases
+ * before it while their nodes are re-verified.
  */
-export function buildRuntimeClass(runtime: string, config: Config): V1RuntimeClass {
+export function buildRuntimeClass(
+  runtime: string,
+  config: Pick<Config, 'runtimeClass'>,
+  opts: { readableSelector?: boolean } = {},
+): V1RuntimeClass {
+  const selector = opts.readableSelector ? runtimeLabel(runtime) : steeringLabel(runtime);
   const { tolerations, overhead } = config.runtimeClass;
   return {
     apiVersion: 'node.k8s.io/v1',
@@ -14,7 +21,7 @@ export function buildRuntimeClass(runtime: string, config: Config): V1RuntimeCla
     metadata: { name: runtime, labels: { [LABELS.managedBy]: MANAGED_BY_VALUE } },
     handler: runtime,
     scheduling: {
-      nodeSelector: { [runtimeLabel(runtime)]: READY },
+      nodeSelector: { [selector]: READY },
       ...(tolerations.length > 0 ? { tolerations } : {}),
     },
     ...(overhead ? { overhead: { podFixed: overhead } } : {}),

@@ -41,9 +41,9 @@ describe('FleetFacts', () => {
     expect(tracker.observe(labelled('a', ['spin', 'wasmtime']))).toEqual([]);
     expect(tracker.observe(labelled('b', ['spin']))).toEqual([]);
     expect(tracker.observe(labelled('a', ['wasmtime']))).toEqual([]);
-    expect(tracker.hasRuntime('spin')).toBe(true);
+    expect(tracker.stillLabelled('spin')).toBe(true);
     expect(tracker.forget('b')).toEqual(['spin']);
-    expect(tracker.hasRuntime('spin')).toBe(false);
-    expect(tracker.hasRuntime('wasmtime')).toBe(true);
+    expect(tracker.stillLabelled('spin')).toBe(false);
+    expect(tracker.stillLabelled('wasmtime')).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import type { NodeView } from '../../kube/views.ts';
 import { desiredHash } from '../build/desired-state.ts';
 import type { Config } from '../config.ts';
-import { labelledRuntimes, readFailure } from '../plan/node-records.ts';
+import { labelledRuntimes, readFailure, unsteeredRuntimes } from '../plan/node-records.ts';
 import { evaluateIntent, unsupportedNode, type OptInPolicy } from '../plan/opt-in.ts';
 import { countsAgainstBudget } from '../plan/schedule.ts';
 
@@ -14,7 +14,10 @@ import { countsAgainstBudget } from '../plan/schedule.ts';
 export class FleetFacts {
   readonly optedIn = new Set<string>();
   readonly failed = new Set<string>();
+  /** Runtime → nodes labelled for it. */
   readonly #labelled = new Map<string, Set<string>>();
+  /** Runtime → nodes labelled ready for it the old way, not yet re-verified (steering label). */
+  readonly #unsteered = new Map<string, Set<string>>();
   readonly #config: Config;
   readonly #policy: OptInPolicy;
 
@@ -23,7 +26,10 @@ export class FleetFacts {
     this.#policy = policy;
   }
 
-  /** Records the node; returns runtimes whose label no node carries any more. */
+  /**
+   * Records the node; returns runtimes whose RuntimeClass may change now: no node carries
+   * their label any more, or the last node to re-verify has.
+   */
   observe(node: NodeView): string[] {
     const name = node.metadata.name;
     const intent = evaluateIntent(node, this.#policy);
@@ -35,33 +41,41 @@ export class FleetFacts {
       countsAgainstBudget(readFailure(node), desiredHash(intent.runtimes, this.#config.installer));
     if (counts) this.failed.add(name);
     else this.failed.delete(name);
-    return this.#updateLabelled(name, labelledRuntimes(node));
+    const labelled = index(this.#labelled, name, labelledRuntimes(node));
+    return [...new Set([...labelled, ...index(this.#unsteered, name, unsteeredRuntimes(node))])];
   }
 
   forget(name: string): string[] {
     this.optedIn.delete(name);
     this.failed.delete(name);
-    return this.#updateLabelled(name, []);
+    const labelled = index(this.#labelled, name, []);
+    return [...new Set([...labelled, ...index(this.#unsteered, name, [])])];
   }
 
-  hasRuntime(runtime: string): boolean {
+  stillLabelled(runtime: string): boolean {
     return (this.#labelled.get(runtime)?.size ?? 0) > 0;
   }
 
-  #updateLabelled(name: string, runtimes: string[]): string[] {
-    const emptied: string[] = [];
-    for (const runtime of runtimes) {
-      let nodes = this.#labelled.get(runtime);
-      if (!nodes) this.#labelled.set(runtime, (nodes = new Set()));
-      nodes.add(name);
-    }
-    for (const [runtime, nodes] of this.#labelled) {
-      if (runtimes.includes(runtime) || !nodes.delete(name)) continue;
-      if (nodes.size === 0) {
-        this.#labelled.delete(runtime);
-        emptied.push(runtime);
-      }
-    }
-    return emptied;
+  /** Some node still carries only the old label for the runtime (an upgrade in progress). */
+  migrating(runtime: string): boolean {
+    return (this.#unsteered.get(runtime)?.size ?? 0) > 0;
   }
+}
+
+/** Puts `name` under exactly `runtimes`; returns the runtimes it left that no node has now. */
+function index(byRuntime: Map<string, Set<string>>, name: string, runtimes: string[]): string[] {
+  const emptied: string[] = [];
+  for (const runtime of runtimes) {
+    let nodes = byRuntime.get(runtime);
+    if (!nodes) byRuntime.set(runtime, (nodes = new Set()));
+    nodes.add(name);
+  }
+  for (const [runtime, nodes] of byRuntime) {
+    if (runtimes.includes(runtime) || !nodes.delete(name)) continue;
+    if (nodes.size === 0) {
+      byRuntime.delete(runtime);
+      emptied.push(runtime);
+    }
+  }
+  return emptied;
 }

@@ -1,8 +1,13 @@
 import type { InstallReport } from '../../formats/install-report.ts';
 import { jobFinishedAt, type JobView, type NodeView } from '../../kube/views.ts';
-import { ANNOTATIONS, LABELS, READY, STATUS, runtimeLabel, type Operation } from '../keys.ts';
+import { ANNOTATIONS, LABELS, STATUS, type Operation } from '../keys.ts';
 import { jobOperation, jobRuntimes } from './job-records.ts';
-import { clearMarkersPatch, formatFailure, labelledRuntimes, readFailure } from './node-records.ts';
+import {
+  clearMarkersPatch,
+  formatFailure,
+  readFailure,
+  runtimeLabelsPatch,
+} from './node-records.ts';
 import type { Step } from './steps.ts';
 
 /** What the read phase learnt from a finished Job's pod. */
@@ -28,14 +33,6 @@ function failureMessage(job: JobView, outcome: JobOutcome | undefined): string {
   return outcome?.problem ?? 'installer wrote no report';
 }
 
-/** Runtime labels = exactly the runtimes this report verified (none without a report). */
-function runtimeLabels(node: NodeView, verified: readonly string[]): Record<string, string | null> {
-  const labels: Record<string, string | null> = {};
-  for (const runtime of labelledRuntimes(node)) labels[runtimeLabel(runtime)] = null;
-  for (const runtime of verified) labels[runtimeLabel(runtime)] = READY;
-  return labels;
-}
-
 function verifiedRuntimes(job: JobView, report: InstallReport | undefined): string[] {
   const wanted = jobRuntimes(job);
   return (report?.runtimes ?? [])
@@ -52,7 +49,7 @@ function verifiedRuntimes(job: JobView, report: InstallReport | undefined): stri
 function labelsAfterFailure(node: NodeView, job: JobView, report: InstallReport | undefined) {
   const unchanged = report?.runtimes.length === 0 && (report.rolledBack || !report.changed);
   if (unchanged) return {};
-  return { ...runtimeLabels(node, verifiedRuntimes(job, report)), [LABELS.provisioned]: null };
+  return { ...runtimeLabelsPatch(node, verifiedRuntimes(job, report)), [LABELS.provisioned]: null };
 }
 
 function failureSteps(
@@ -118,7 +115,7 @@ function installSuccessSteps(
     {
       kind: 'patchNode',
       labels: {
-        ...runtimeLabels(node, verified),
+        ...runtimeLabelsPatch(node, verified),
         [LABELS.provisioned]: 'true',
         [LABELS.status]: STATUS.ready,
       },

@@ -20,6 +20,16 @@ const HASH = desiredHash(['wasmtime', 'spin'], config.installer);
 const optedIn = (extra: Record<string, string> = {}, labels: Record<string, string> = {}) =>
   nodeView('worker-1', { annotations: { 'wasm-node': 'true', ...extra }, labels });
 
+/** A node verified ready for wasmtime and spin, as the operator labels it. */
+const READY_LABELS = {
+  'runtime.wasm-node.dev/wasmtime': 'ready',
+  'runtime.wasm-node.dev/spin': 'ready',
+  'runtime.wasm-node.dev.node-restriction.kubernetes.io/wasmtime': 'ready',
+  'runtime.wasm-node.dev.node-restriction.kubernetes.io/spin': 'ready',
+  'wasm-node.dev/provisioned': 'true',
+  'wasm-node.dev/status': 'ready',
+};
+
 const FREE: RolloutFacts = { paused: false, slotFree: true, creating: undefined };
 
 function plan(node: NodeView, over: Partial<NodeFacts> = {}, c = ctx): Plan {
@@ -135,12 +145,8 @@ describe('planNode: install', () => {
     const job = finish(plan(node), 'succeeded');
     const p = plan(node, { jobs: [job], outcomes: outcome({ report: report() }, job) });
     const [patch] = only(p, 'patchNode');
-    expect(patch?.labels).toEqual({
-      'runtime.wasm-node.dev/wasmtime': 'ready',
-      'runtime.wasm-node.dev/spin': 'ready',
-      'wasm-node.dev/provisioned': 'true',
-      'wasm-node.dev/status': 'ready',
-    });
+    // Readable labels, and the ones RuntimeClasses select (no kubelet can set those).
+    expect(patch?.labels).toEqual(READY_LABELS);
     expect(patch?.annotations?.['wasm-node.dev/installed-hash']).toBe(HASH);
     expect(only(p, 'event')).toEqual([
       expect.objectContaining({ type: 'Normal', reason: 'Installed' }),
@@ -268,12 +274,7 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
       'wasm-node.dev/installed-hash': HASH,
       'wasm-node.dev/verified-at': new Date(NOW - 60_000).toISOString(),
     },
-    {
-      'runtime.wasm-node.dev/wasmtime': 'ready',
-      'runtime.wasm-node.dev/spin': 'ready',
-      'wasm-node.dev/provisioned': 'true',
-      'wasm-node.dev/status': 'ready',
-    },
+    READY_LABELS,
   );
 
   it('a new installer image re-installs a ready node', () => {
@@ -293,6 +294,28 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     expect(requeueMs(early)).toBeLessThanOrEqual(3_960_000);
     const due = plan(ready, { now: NOW + 2 * 3_600_000 }, cx);
     expect(only(due, 'startJob')).toHaveLength(1);
+  });
+
+  it('a node labelled ready the old way (readable label only, or by its kubelet) is re-verified at once, also while the rollout is paused', () => {
+    const old = structuredClone(ready);
+    for (const key of Object.keys(old.metadata.labels))
+      if (key.includes('.node-restriction.kubernetes.io/')) delete old.metadata.labels[key];
+    const p = plan(old, { rollout: { ...FREE, paused: true } });
+    const [start] = only(p, 'startJob');
+    expect(start?.operation).toBe('install');
+    // The readable labels stay while it re-verifies: they steer nothing.
+    expect(start?.patch.labels).toEqual({ 'wasm-node.dev/status': 'installing' });
+  });
+
+  it('a paused rollout still re-verifies ready nodes when due (it holds back changes, not checks)', () => {
+    const c = testConfig({ rollout: { reverifyInterval: '1h' } });
+    const due = plan(
+      ready,
+      { now: NOW + 2 * 3_600_000, rollout: { ...FREE, paused: true } },
+      { config: c, policy: optInPolicy(c) },
+    );
+    expect(only(due, 'startJob')).toHaveLength(1);
+    expect(plan(optedIn(), { rollout: { ...FREE, paused: true } }).state).toBe('paused');
   });
 
   it('opt-out starts an uninstall Job and drops the ready labels first', () => {
@@ -385,12 +408,7 @@ describe('planNode: nodes the installer cannot serve (refusals, Windows, Fargate
         'wasm-node.dev/installed-hash': HASH,
         'wasm-node.dev/verified-at': new Date(NOW - 7_200_000).toISOString(),
       },
-      {
-        'runtime.wasm-node.dev/wasmtime': 'ready',
-        'runtime.wasm-node.dev/spin': 'ready',
-        'wasm-node.dev/provisioned': 'true',
-        'wasm-node.dev/status': 'ready',
-      },
+      READY_LABELS,
     );
     const c = testConfig({ rollout: { reverifyInterval: '1h' } });
     const cx = { config: c, policy: optInPolicy(c) };

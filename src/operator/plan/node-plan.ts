@@ -43,6 +43,8 @@ interface Run {
   runtimes: string[];
   hash: string;
   schedule: Schedule;
+  /** The node is installed with this very hash: the run re-verifies it. */
+  reverify: boolean;
 }
 
 const plan = (state: NodeState, steps: Step[] = [], next = DONE): Plan => ({ state, steps, next });
@@ -104,7 +106,8 @@ function wantedRun(
   if (intent.kind === 'in') {
     const hash = desiredHash(intent.runtimes, ctx.config.installer);
     const schedule = installSchedule(node, hash, ctx.config);
-    return { operation: 'install', runtimes: intent.runtimes, hash, schedule };
+    const reverify = node.metadata.annotations[ANNOTATIONS.installedHash] === hash;
+    return { operation: 'install', runtimes: intent.runtimes, hash, schedule, reverify };
   }
   if (!hasMarkers(node)) return undefined;
   const known = [...ctx.config.runtimes, ...labelledRuntimes(node)];
@@ -114,6 +117,7 @@ function wantedRun(
     runtimes,
     hash: 'uninstall',
     schedule: uninstallSchedule(node, ctx.config),
+    reverify: false,
   };
 }
 
@@ -160,7 +164,8 @@ function startOrWait(
   ctx: PlanContext,
 ): Plan {
   const { rollout } = facts;
-  if (run.operation === 'install' && rollout.paused)
+  // The budget holds back changes, not checks: a re-verification runs while paused.
+  if (run.operation === 'install' && rollout.paused && !run.reverify)
     return plan(run.schedule.state === 'failed' ? 'failed' : 'paused');
   if (finished.length > 0) return clearLeftovers(finished, run.schedule.state);
   const start = startStep(node, run, ctx);

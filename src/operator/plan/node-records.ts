@@ -1,5 +1,14 @@
 import type { NodeView } from '../../kube/views.ts';
-import { ANNOTATIONS, LABELS, RUNTIME_LABEL_PREFIX, type Operation } from '../keys.ts';
+import {
+  ANNOTATIONS,
+  LABELS,
+  READY,
+  RUNTIME_LABEL_PREFIX,
+  STEERING_LABEL_PREFIX,
+  runtimeLabel,
+  steeringLabel,
+  type Operation,
+} from '../keys.ts';
 
 /** The failure annotation: enough to schedule the retry and to know it was recorded. */
 export interface FailureRecord {
@@ -40,11 +49,47 @@ export function formatFailure(record: FailureRecord): string {
   return JSON.stringify(record);
 }
 
-/** Runtime names the node carries a runtime label for. */
+const runtimesUnder = (node: NodeView, prefix: string) =>
+  Object.keys(node.metadata.labels)
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length));
+
+/** Runtime names the node carries a runtime label for, readable or steering. */
 export function labelledRuntimes(node: NodeView): string[] {
-  return Object.keys(node.metadata.labels)
-    .filter((k) => k.startsWith(RUNTIME_LABEL_PREFIX))
-    .map((k) => k.slice(RUNTIME_LABEL_PREFIX.length));
+  const names = [
+    ...runtimesUnder(node, RUNTIME_LABEL_PREFIX),
+    ...runtimesUnder(node, STEERING_LABEL_PREFIX),
+  ];
+  return [...new Set(names)];
+}
+
+/**
+ * Runtimes the node is labelled ready for the way releases before the steering labels did
+ * (readable label only): it is re-verified before it steers workloads. A kubelet that sets
+ * the readable label itself gets the same: a re-verification, nothing more.
+ */
+export function unsteeredRuntimes(node: NodeView): string[] {
+  const { labels } = node.metadata;
+  return runtimesUnder(node, RUNTIME_LABEL_PREFIX).filter(
+    (r) => labels[runtimeLabel(r)] === READY && labels[steeringLabel(r)] !== READY,
+  );
+}
+
+/** The label patch that marks exactly `verified` as ready, both readable and steering. */
+export function runtimeLabelsPatch(
+  node: NodeView,
+  verified: readonly string[],
+): Record<string, string | null> {
+  const labels: Record<string, string | null> = {};
+  for (const runtime of labelledRuntimes(node)) {
+    labels[runtimeLabel(runtime)] = null;
+    labels[steeringLabel(runtime)] = null;
+  }
+  for (const runtime of verified) {
+    labels[runtimeLabel(runtime)] = READY;
+    labels[steeringLabel(runtime)] = READY;
+  }
+  return labels;
 }
 
 const OWN_ANNOTATIONS = [
@@ -70,7 +115,10 @@ export function clearMarkersPatch(node: NodeView): {
   labels: Record<string, null>;
   annotations: Record<string, null>;
 } {
-  const labels: Record<string, null> = { [LABELS.status]: null, [LABELS.provisioned]: null };
-  for (const runtime of labelledRuntimes(node)) labels[`${RUNTIME_LABEL_PREFIX}${runtime}`] = null;
+  const labels = {
+    [LABELS.status]: null,
+    [LABELS.provisioned]: null,
+    ...(runtimeLabelsPatch(node, []) as Record<string, null>),
+  };
   return { labels, annotations: Object.fromEntries(OWN_ANNOTATIONS.map((k) => [k, null])) };
 }

@@ -3,7 +3,7 @@ import { backoffDelay } from '../../controller/backoff.ts';
 import { nodeHash } from '../build/names.ts';
 import type { Config } from '../config.ts';
 import { ANNOTATIONS } from '../keys.ts';
-import { readFailure, type FailureRecord } from './node-records.ts';
+import { readFailure, unsteeredRuntimes, type FailureRecord } from './node-records.ts';
 import type { NodeState } from './steps.ts';
 
 /** When a node's next run is due, as which attempt, and the state it is in until then. */
@@ -52,6 +52,8 @@ export function installSchedule(node: NodeView, hash: string, config: Config): S
   }
   if (annotations[ANNOTATIONS.installedHash] !== hash)
     return { due: 0, attempt: 0, state: 'pending' };
+  // Labelled ready the old way (or by its kubelet): verify before it steers workloads.
+  if (unsteeredRuntimes(node).length > 0) return { due: 0, attempt: 0, state: 'ready' };
   const interval = config.rollout.reverifyInterval;
   const verifiedAt = Date.parse(annotations[ANNOTATIONS.verifiedAt] ?? '');
   if (interval === 0 || Number.isNaN(verifiedAt))

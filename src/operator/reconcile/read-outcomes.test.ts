@@ -1,9 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { V1RuntimeClass } from '@kubernetes/client-node';
 import { installerPod } from '../../kube/testing/pods.ts';
 import { report } from '../testing/fixtures.ts';
 import { outcomeFromPods } from './read-outcomes.ts';
-import { planRuntimeClasses } from './runtime-classes.ts';
 
 const pod = (name: string, created: string, terminated?: Parameters<typeof installerPod>[2]) =>
   installerPod(name, new Date(created), terminated);
@@ -48,39 +46,5 @@ describe('reading the installer termination message', () => {
         pod('p', '2026-11-25T12:00:00Z', { exitCode: 1, message: '{"schema":"other"}' }),
       ]).problem,
     ).toMatch(/not an install report/);
-  });
-});
-
-describe('RuntimeClass plan', () => {
-  const rc = (name: string, managedBy = 'wasm-node-operator'): V1RuntimeClass => ({
-    metadata: { name, labels: { 'app.kubernetes.io/managed-by': managedBy } },
-    handler: name,
-  });
-  const config = (adoptExisting = false) => ({
-    runtimes: ['spin', 'wasmtime'],
-    runtimeClass: { tolerations: [], adoptExisting },
-  });
-
-  it('applies configured ones and removes an unconfigured one of ours only when no node still has it', () => {
-    const labelled = new Set(['wasmedge']);
-    const existing = [rc('spin'), rc('wasmedge'), rc('wasmer'), rc('crun-wasm', 'someone')];
-    expect(planRuntimeClasses(config(), existing, (r) => labelled.has(r))).toEqual({
-      apply: ['spin', 'wasmtime'],
-      remove: ['wasmer'],
-      conflicts: [],
-    });
-  });
-
-  it("leaves a same-named RuntimeClass of someone else's alone, unless told to adopt it", () => {
-    const kwasm = rc('wasmtime', 'kwasm');
-    expect(planRuntimeClasses(config(), [kwasm], () => false)).toEqual({
-      apply: ['spin'],
-      remove: [],
-      conflicts: [kwasm],
-    });
-    expect(planRuntimeClasses(config(true), [kwasm], () => false).apply).toEqual([
-      'spin',
-      'wasmtime',
-    ]);
   });
 });
