@@ -30,9 +30,13 @@ function command(method: RestartMethod): string[] {
  * Restarts through the service manager, never with SIGHUP: containerd does not handle it and
  * simply dies, leaving the node without a runtime unless something restarts it.
  */
-export async function restartContainerd(method: RestartMethod, deps: RestartDeps): Promise<void> {
+export async function restartContainerd(
+  method: RestartMethod,
+  timeoutMs: number,
+  deps: RestartDeps,
+): Promise<void> {
   const argv = command(method);
-  const r = await deps.exec.run(argv, { timeoutMs: 120_000 });
+  const r = await deps.exec.run(argv, { timeoutMs });
   if (r.code !== 0) {
     throw new InstallError(
       'restart-failed',

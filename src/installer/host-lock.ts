@@ -21,6 +21,8 @@ export interface LockOptions {
   now: () => number;
   /** Called once when the lock is held by another installer and this one starts to wait. */
   onWait?: (owner: number | undefined) => void;
+  /** Stops the wait (SIGTERM). */
+  signal?: AbortSignal;
 }
 
 /** The holder of the lock file now, and whether it may be taken over. */
@@ -63,6 +65,8 @@ export async function acquireHostLock(fs: HostFs, opts: LockOptions): Promise<()
           await rm(file, { force: true });
         continue;
       }
+      if (opts.signal?.aborted)
+        throw new InstallError('interrupted', 'stopped by SIGTERM while waiting for the host lock');
       if (opts.now() > deadline) {
         throw new InstallError(
           'locked',

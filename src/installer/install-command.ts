@@ -9,6 +9,7 @@ import { errorKind, InstallError, reportedCode } from './install-error.ts';
 import {
   applyChange,
   currentFiles,
+  stopIfInterrupted,
   inspectNode,
   type NodeContext,
   type NodeDeps,
@@ -70,6 +71,7 @@ async function install(opts: OperationOptions, deps: NodeDeps): Promise<Outcome>
   const expected = new Map(opts.runtimes.map((r) => [r.name, r.runtimeType]));
   // Binaries go on the node only once the config change is known to be possible, and come
   // off again if the change fails, so a refused install leaves nothing behind.
+  stopIfInterrupted(deps);
   const copied = await copyShims(shims, opts.binDir, deps.fs);
   let onPath: PathWrite[] = [];
   let applied;
@@ -167,6 +169,7 @@ export async function runOperation(
       sleep: deps.sleep,
       now: deps.now,
       onWait: (owner) => deps.log.info({ owner }, 'waiting for the host lock'),
+      signal: deps.signal,
     });
     const outcome = await OPERATIONS[operation](opts, deps);
     const bootId = await deps.bootId();

@@ -23,7 +23,7 @@ const USAGE = `usage: wasm-node-installer install|uninstall|status [options]
   --shims-dir DIR             shims and manifest.json in this image (default /opt/wasm-node/shims)
   --containerd-socket PATH    which containerd, when the node runs several
   --restart-command CMD       restart containerd with CMD (run on the host) instead of its service
-  --restart-timeout SECONDS   how long containerd may take to come back (default 60)
+  --restart-timeout SECONDS   how long a restart may take (default 120; 240 on k3s/RKE2 servers and k0s controllers)
   --termination-log PATH      where the JSON report goes (default /dev/termination-log)`;
 
 const OPTIONS = {
@@ -33,7 +33,7 @@ const OPTIONS = {
   'shims-dir': { type: 'string', default: '/opt/wasm-node/shims' },
   'containerd-socket': { type: 'string' },
   'restart-command': { type: 'string' },
-  'restart-timeout': { type: 'string', default: '60' },
+  'restart-timeout': { type: 'string' },
   'termination-log': { type: 'string', default: '/dev/termination-log' },
 } satisfies ParseArgsConfig['options'];
 
@@ -60,8 +60,9 @@ export async function nodeCommand(
   const values = parse(args);
   if (operation === 'install' && !values.runtimes)
     throw new UsageError('install needs --runtimes, e.g. --runtimes wasmtime');
-  const timeout = Number(values['restart-timeout']);
-  if (!Number.isFinite(timeout) || timeout <= 0)
+  const timeout =
+    values['restart-timeout'] === undefined ? undefined : Number(values['restart-timeout']);
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0))
     throw new UsageError('--restart-timeout takes a number of seconds');
   const names = values.runtimes ? values.runtimes.split(',').map((n) => n.trim()) : [];
   const runtimes = resolveRuntimes(
@@ -70,6 +71,13 @@ export async function nodeCommand(
   const hostRoot = values['host-root'];
   const fs = nodeHostFs(hostRoot);
   const log = pino({ base: { component: 'wasm-node-installer', operation } });
+  // A drain or the Job's deadline: stop if nothing is changed yet, else finish or roll back.
+  const stop = new AbortController();
+  const onTerm = () => {
+    log.warn('SIGTERM: stopping before any change, or finishing the change in progress');
+    stop.abort();
+  };
+  process.on('SIGTERM', onTerm);
   const report = await runOperation(
     operation,
     {
@@ -78,7 +86,7 @@ export async function nodeCommand(
       shimsDir: values['shims-dir'],
       containerdSocket: values['containerd-socket'],
       restartCommand: values['restart-command'],
-      restartTimeoutMs: timeout * 1000,
+      restartTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       lockTimeoutMs: 120_000,
     },
     {
@@ -90,10 +98,11 @@ export async function nodeCommand(
       containerds: async () => findContainerds(fs, await listHostProcesses()),
       criStatus: async (address) => criStatus(await fs.located(address), 10_000),
       sleep: (ms) => sleep(ms),
+      signal: stop.signal,
       now: () => Date.now(),
       log,
     },
-  );
+  ).finally(() => process.off('SIGTERM', onTerm));
   io.stdout(`${terminationMessage(report)}\n`);
   await writeTerminationMessage(values['termination-log'], report).catch((err: unknown) =>
     log.warn({ err }, 'could not write the termination message'),

@@ -138,6 +138,45 @@ describe('planFlavour', () => {
   });
 });
 
+describe('restart timeouts per flavour', () => {
+  const k0s = { configText: '# k0s_managed=true\n', existing: new Set(['/etc/k0s/containerd.d']) };
+  it.each<[string, ContainerdInstance, Partial<HostFacts>, number]>([
+    ['plain containerd', inst('/etc/containerd/config.toml'), {}, 120_000],
+    ['a k3s agent', inst(`${K3S}/config.toml`, ['/usr/local/bin/k3s', 'agent']), {}, 120_000],
+    // Its apiserver and etcd restart with containerd: minutes on a loaded node.
+    ['a k3s server', inst(`${K3S}/config.toml`, ['/usr/local/bin/k3s', 'server']), {}, 240_000],
+    [
+      'an RKE2 server',
+      inst('/var/lib/rancher/rke2/agent/etc/containerd/config.toml', [
+        '/usr/local/bin/rke2',
+        'server',
+      ]),
+      {},
+      240_000,
+    ],
+    [
+      'a k0s controller',
+      inst('/etc/k0s/containerd.toml', ['/usr/local/bin/k0s', 'controller']),
+      k0s,
+      240_000,
+    ],
+    [
+      'a k0s worker',
+      inst('/etc/k0s/containerd.toml', ['/usr/local/bin/k0s', 'worker']),
+      k0s,
+      120_000,
+    ],
+    [
+      'plain containerd with --restart-timeout 30',
+      inst('/etc/containerd/config.toml'),
+      { restartTimeoutMs: 30_000 },
+      30_000,
+    ],
+  ])('%s', (_label, containerd, over, timeout) => {
+    expect(planFlavour(containerd, facts(over)).restartTimeoutMs).toBe(timeout);
+  });
+});
+
 describe('serviceManager: from what PID 1 runs, never from the name it was started as', () => {
   const none = { systemdRunning: false, openrcRunning: false };
   it.each<[string, InitFacts, string | undefined]>([

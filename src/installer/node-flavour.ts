@@ -21,8 +21,17 @@ export interface FlavourPlan {
   flavour: 'containerd' | 'k3s' | 'rke2' | 'microk8s' | 'k0s' | 'eks-al2023';
   target: EditTarget;
   restart: RestartMethod;
+  /** How long the restart command and containerd's coming back may take together. */
+  restartTimeoutMs: number;
   notes: string[];
 }
+
+/**
+ * A k3s or RKE2 server, or a k0s controller, restarts its apiserver and etcd with containerd:
+ * minutes on a loaded node. The rollback may need a second restart, so an installer's worst
+ * case after the swap is about twice this (ADR 0010).
+ */
+export const RESTART_TIMEOUT_MS = { node: 120_000, controlPlane: 240_000 } as const;
 
 /**
  * What tells the node's service manager. PID 1's command line does not: Debian, Ubuntu and
@@ -59,6 +68,8 @@ export interface HostFacts {
   /** Which of probePaths() exist. */
   existing: ReadonlySet<string>;
   restartCommand?: string | undefined;
+  /** Overrides the flavour's restart timeout. */
+  restartTimeoutMs?: number | undefined;
 }
 
 const IMMUTABLE: Record<string, string> = {
@@ -74,10 +85,10 @@ const IMMUTABLE: Record<string, string> = {
 const K3S_BASE = '{{ template "base" . }}\n';
 const rendersWith = (inst: ContainerdInstance, word: string) =>
   inst.ancestors.some((args) => args.some((a) => basename(a) === word || a.includes(`/${word}/`)));
+const hostsControlPlane = (inst: ContainerdInstance) =>
+  inst.ancestors.some((args) => args.includes('server') || args.includes('controller'));
 const serviceRole = (inst: ContainerdInstance, server: string, agent: string) =>
-  inst.ancestors.some((args) => args.includes('server') || args.includes('controller'))
-    ? server
-    : agent;
+  hostsControlPlane(inst) ? server : agent;
 
 export function probePaths(inst: ContainerdInstance): string[] {
   const dir = dirname(inst.configPath);
@@ -93,7 +104,7 @@ export function probePaths(inst: ContainerdInstance): string[] {
 function detect(
   inst: ContainerdInstance,
   facts: HostFacts,
-): Omit<FlavourPlan, 'restart'> & { unit: string } {
+): Omit<FlavourPlan, 'restart' | 'restartTimeoutMs'> & { unit: string } {
   const dir = dirname(inst.configPath);
   const isK3sFamily = /\/rancher\/(k3s|rke2)\/agent\/etc\/containerd\/config\.toml$/.test(
     inst.configPath,
@@ -157,7 +168,13 @@ export function planFlavour(inst: ContainerdInstance, facts: HostFacts): Flavour
   const immutable = IMMUTABLE[id];
   if (immutable !== undefined) throw new InstallError('immutable-host', immutable);
   const { unit, ...plan } = detect(inst, facts);
-  return { ...plan, restart: restartMethod(facts, unit) };
+  const controlPlane = plan.flavour !== 'containerd' && hostsControlPlane(inst);
+  return {
+    ...plan,
+    restart: restartMethod(facts, unit),
+    restartTimeoutMs:
+      facts.restartTimeoutMs ?? RESTART_TIMEOUT_MS[controlPlane ? 'controlPlane' : 'node'],
+  };
 }
 
 function restartMethod(facts: HostFacts, unit: string): RestartMethod {

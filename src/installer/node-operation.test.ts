@@ -47,6 +47,7 @@ function deps(procs: HostProcess[] = [DEBIAN_INIT]): NodeDeps {
     processes: () => Promise.resolve(procs),
     readAsSeenBy: unused,
     bootId: unused,
+    signal: new AbortController().signal,
     containerds: () => Promise.resolve([containerd]),
     criStatus: unused,
     sleep: unused,

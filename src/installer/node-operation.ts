@@ -38,13 +38,16 @@ export interface NodeDeps extends RestartDeps {
   readAsSeenBy: (pid: number, path: string) => Promise<string | undefined>;
   /** The node's boot ID, as its kubelet reports it in status.nodeInfo.bootID. */
   bootId: () => Promise<string | undefined>;
+  /** Aborted on SIGTERM: stop before changing the node, or finish the change in progress. */
+  signal: AbortSignal;
   log: Logger;
 }
 
 export interface NodeOptions {
   containerdSocket?: string | undefined;
   restartCommand?: string | undefined;
-  restartTimeoutMs: number;
+  /** Overrides the flavour's restart timeout (node-flavour.ts RESTART_TIMEOUT_MS). */
+  restartTimeoutMs?: number | undefined;
 }
 
 export interface NodeContext {
@@ -115,6 +118,7 @@ export async function inspectNode(opts: NodeOptions, deps: NodeDeps): Promise<No
     configText: await readConfig(deps.fs, inst.configPath),
     existing,
     restartCommand: opts.restartCommand,
+    restartTimeoutMs: opts.restartTimeoutMs,
   });
   deps.log.info(
     {
@@ -225,6 +229,7 @@ export async function applyChange(
         `${path} is a symlink to ${link}: whatever manages that file (NixOS, a configuration tool) would undo or never see a change there; add the runtimes where it is generated, or replace the link by a file`,
       );
     }
+    stopIfInterrupted(deps);
     await validateCandidate(
       {
         inst,
@@ -239,12 +244,14 @@ export async function applyChange(
     );
     if (change.before !== undefined)
       await deps.fs.writeAtomic(`${path}${BACKUP_SUFFIX}`, change.before, { like: path });
+    stopIfInterrupted(deps);
     await writeTarget(deps.fs, path, change.after);
     deps.log.info({ path, backup: `${path}${BACKUP_SUFFIX}` }, 'config written');
   }
   try {
-    await restartContainerd(plan.restart, deps);
-    const { status } = await waitForContainerd(inst.address, inst.pid, opts.restartTimeoutMs, deps);
+    // Once the restart has begun, stopping halfway would leave the node worse than either end.
+    if (change.after !== change.before) stopIfInterrupted(deps);
+    const { status } = await restartAndWait(ctx, inst.pid, deps);
     const problem = unsettled(status, expected, removed);
     if (problem !== undefined)
       throw new InstallError('verification-failed', `containerd restarted but ${problem}`);
@@ -253,6 +260,20 @@ export async function applyChange(
     if (change.after === change.before) throw err;
     throw await rollBack(ctx, change, err, opts, deps);
   }
+}
+
+/** Throws `interrupted` once SIGTERM has come; only called where stopping leaves the node as it was. */
+export function stopIfInterrupted(deps: Pick<NodeDeps, 'signal'>): void {
+  if (deps.signal.aborted)
+    throw new InstallError('interrupted', 'stopped by SIGTERM before containerd was restarted');
+}
+
+/** Restarts containerd and waits for a process other than `oldPid`, within the plan's timeout. */
+async function restartAndWait(ctx: NodeContext, oldPid: number | undefined, deps: NodeDeps) {
+  const { inst, plan } = ctx;
+  const deadline = deps.now() + plan.restartTimeoutMs;
+  await restartContainerd(plan.restart, plan.restartTimeoutMs, deps);
+  return waitForContainerd(inst.address, oldPid, Math.max(0, deadline - deps.now()), deps);
 }
 
 /** The containerd serving `address` now, or undefined when none does. */
@@ -294,14 +315,13 @@ async function rollBack(
     return failure;
   }
   try {
-    await restartContainerd(plan.restart, deps);
+    await restartAndWait(ctx, running, deps);
   } catch (err) {
     return new InstallError(
       'containerd-down',
       `${failure.message}; the previous config is restored, but restarting containerd onto it failed too: ${(err as Error).message}`,
     );
   }
-  await waitForContainerd(inst.address, running, opts.restartTimeoutMs, deps);
   deps.log.info({ path }, 'previous config restored and containerd running again');
   failure.rolledBack = true;
   failure.restarted = true;

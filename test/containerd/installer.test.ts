@@ -21,6 +21,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { criStatus, registeredHandlers } from '../../src/cri/runtime-status.ts';
+import { nodeHostFs } from '../../src/installer/host-fs.ts';
+import { acquireHostLock } from '../../src/installer/host-lock.ts';
 import { runCommand } from '../support/run-command.ts';
 import { waitFor } from '../support/wait.ts';
 import {
@@ -74,6 +76,27 @@ const installer = (n: SupervisedNode, args: string[], extra: Partial<InstallerTa
     shimsDir: extra.shimsDir ?? shims,
     terminationLog: join(n.dir, `termination-log-${Math.random().toString(36).slice(2)}`),
   });
+
+/** A restart command of the test's own, in the node's bin dir: `body` is the shell script. */
+function restartScript(n: SupervisedNode, name: string, body: string): string {
+  const file = join(n.dir, 'bin', name);
+  writeFileSync(file, body, { mode: 0o755 });
+  return file;
+}
+
+/** Runs `fn` holding the installers' host lock (the tests run on the host: --host-root /). */
+async function withHostLock(fn: () => Promise<void>): Promise<void> {
+  const release = await acquireHostLock(nodeHostFs('/'), {
+    timeoutMs: 120_000,
+    sleep: (ms) => sleep(ms),
+    now: () => Date.now(),
+  });
+  try {
+    await fn();
+  } finally {
+    await release();
+  }
+}
 
 /** The node as it was: same bytes, same containerd process, no binaries, no handler. */
 async function unchanged(n: SupervisedNode, original: string, pid: number | undefined) {
@@ -328,11 +351,10 @@ describe('faults leave the node as it was', () => {
     const original = readFileSync(node.configPath, 'utf8');
     const marker = join(node.dir, 'restart-failed-once');
     // A service manager that fails the first restart (and leaves containerd stopped), then works.
-    const flaky = join(node.dir, 'bin/flaky-restart');
-    writeFileSync(
-      flaky,
+    const flaky = restartScript(
+      node,
+      'flaky-restart',
       `#!/bin/sh\nif [ ! -e ${marker} ]; then touch ${marker}; kill -TERM "$(cat ${node.dir}/run/containerd.pid)"; echo "unit failed" >&2; exit 1; fi\nexec ${node.restartCommand}\n`,
-      { mode: 0o755 },
     );
     const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
       restartCommand: flaky,
@@ -354,13 +376,10 @@ describe('faults leave the node as it was', () => {
     node = await startSupervisedNode();
     const original = readFileSync(node.configPath, 'utf8');
     const pid = node.containerdPid();
-    const refusing = join(node.dir, 'bin/refusing-restart');
-    writeFileSync(
-      refusing,
+    const refusing = restartScript(
+      node,
+      'refusing-restart',
       '#!/bin/sh\necho "rc-service: service containerd does not exist" >&2\nexit 1\n',
-      {
-        mode: 0o755,
-      },
     );
     const r = await installer(node, ['install', '--runtimes', 'wasmtime'], {
       restartCommand: refusing,
@@ -375,6 +394,63 @@ describe('faults leave the node as it was', () => {
     expect(r.report.error?.message).toMatch(
       /does not exist.*previous config is restored and containerd \(pid \d+\) never restarted/,
     );
+    await unchanged(node, original, pid);
+  }, 240_000);
+
+  it('SIGTERM while containerd restarts: the installer finishes the change and verifies it', async () => {
+    node = await startSupervisedNode();
+    const restarting = join(node.dir, 'restarting');
+    const gate = join(node.dir, 'gate');
+    const held = restartScript(
+      node,
+      'held-restart',
+      `#!/bin/sh\ntouch ${restarting}\nwhile [ ! -e ${gate} ]; do sleep 0.1; done\nexec ${node.restartCommand}\n`,
+    );
+    const run = startInstaller(node, ['install', '--runtimes', 'wasmtime'], {
+      shimsDir: shims,
+      restartCommand: held,
+      terminationLog: join(node.dir, 'tl-sigterm'),
+    });
+    await waitFor('the restart to begin', () => existsSync(restarting), { timeoutMs: 60_000 });
+    process.kill(run.pid, 'SIGTERM');
+    await waitFor('the installer to take the SIGTERM', () => run.log().includes('SIGTERM'), {
+      timeoutMs: 30_000,
+      diagnostics: () => run.log(),
+    });
+    writeFileSync(gate, '');
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(r.report).toMatchObject({ ok: true, restarted: true, runtimes: [{ verified: true }] });
+    expect((await handlers(node)).get('wasmtime')).toBe('io.containerd.wasmtime.v1');
+  }, 240_000);
+
+  it('SIGTERM while waiting for the host lock: reported as interrupted, nothing changed', async () => {
+    node = await startSupervisedNode();
+    const original = readFileSync(node.configPath, 'utf8');
+    const pid = node.containerdPid();
+    // Held by this (live) test process for as long as it takes the installer to see it.
+    await withHostLock(async () => {
+      const run = startInstaller(node!, ['install', '--runtimes', 'wasmtime'], {
+        shimsDir: shims,
+        terminationLog: join(node!.dir, 'tl-locked'),
+      });
+      await waitFor(
+        'the installer to wait',
+        () => run.log().includes('waiting for the host lock'),
+        {
+          timeoutMs: 60_000,
+          diagnostics: () => run.log(),
+        },
+      );
+      process.kill(run.pid, 'SIGTERM');
+      const r = await run.done;
+      expect(r.code).toBe(1);
+      expect(r.report).toMatchObject({
+        ok: false,
+        changed: false,
+        error: { code: 'interrupted', kind: 'failed' },
+      });
+    });
     await unchanged(node, original, pid);
   }, 240_000);
 
@@ -431,11 +507,10 @@ describe('faults leave the node as it was', () => {
     const events = join(node.dir, 'restarts.log');
     const gate = join(node.dir, 'gate');
     // Each restart notes when it starts and ends, and starts only once the gate is open.
-    const gated = join(node.dir, 'bin/gated-restart');
-    writeFileSync(
-      gated,
+    const gated = restartScript(
+      node,
+      'gated-restart',
       `#!/bin/sh\necho "begin $1" >> ${events}\nwhile [ ! -e ${gate} ]; do sleep 0.1; done\n${node.restartCommand}\nrc=$?\necho "end $1" >> ${events}\nexit $rc\n`,
-      { mode: 0o755 },
     );
     const started = (name: string, args: string[]) =>
       startInstaller(node!, args, {
