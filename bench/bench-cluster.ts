@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
+import { Agent } from 'undici';
 import {
   FlowcontrolApiserverV1Api,
   KubeConfig,
@@ -20,6 +21,7 @@ import {
 } from '../test/apiserver/support/test-cluster.ts';
 import { FakeKubelet, installReport } from '../test/apiserver/support/fake-kubelet.ts';
 import { mapLimit } from './pool.ts';
+import { realisticNode } from './realistic-node.ts';
 import { parsePrometheus, type Sample } from './prometheus.ts';
 
 export { NAMESPACE };
@@ -45,6 +47,13 @@ export interface BenchCluster {
  */
 export async function startBenchCluster(): Promise<BenchCluster> {
   const c = await startCluster();
+  const pki = path.join(c.cp.workDir, 'pki');
+  const tls = {
+    ca: readFileSync(path.join(pki, 'ca.crt')),
+    cert: readFileSync(path.join(pki, 'admin.crt')),
+    key: readFileSync(path.join(pki, 'admin.key')),
+  };
+  const pooled = shareOneConnectionPool(c.kc, tls);
   try {
     await c.core.createNamespacedServiceAccount({
       namespace: NAMESPACE,
@@ -107,22 +116,38 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     });
     const operatorKubeconfig = path.join(c.cp.workDir, 'operator.kubeconfig');
     await writeFile(operatorKubeconfig, operatorKc.exportConfig(), { mode: 0o600 });
-    const pki = path.join(c.cp.workDir, 'pki');
-    const tls = {
-      ca: readFileSync(path.join(pki, 'ca.crt')),
-      cert: readFileSync(path.join(pki, 'admin.crt')),
-      key: readFileSync(path.join(pki, 'admin.key')),
-    };
     return {
       c,
       operatorKubeconfig,
       apiserverMetrics: () => httpsText(`${c.cp.server}/metrics`, tls),
-      stop: () => c.stop(),
+      stop: async () => {
+        await pooled.close();
+        await c.stop();
+      },
     };
   } catch (error) {
+    await pooled.close();
     await c.stop();
     throw error;
   }
+}
+
+/**
+ * client-node 2.x builds a new undici Agent, so a new TLS connection, for every request it
+ * sends: the bench's own clients (node creation, opt-in patches, the simulated kubelet) would
+ * spend most of their CPU on handshakes and become the bottleneck. One Agent for all of them.
+ */
+function shareOneConnectionPool(
+  kc: KubeConfig,
+  tls: { ca: Buffer; cert: Buffer; key: Buffer },
+): Agent {
+  const agent = new Agent({ connect: tls, allowH2: true });
+  const authenticate = kc.applySecurityAuthentication.bind(kc);
+  kc.applySecurityAuthentication = async (context) => {
+    await authenticate(context);
+    context.setDispatcher(agent);
+  };
+  return agent;
 }
 
 function httpsText(url: string, tls: https.RequestOptions): Promise<string> {
@@ -153,85 +178,6 @@ export async function operatorDispatched(b: BenchCluster): Promise<number> {
   )
     .filter((s) => s.labels.flow_schema === OPERATOR_FLOW_SCHEMA)
     .reduce((sum, s) => sum + s.value, 0);
-}
-
-/**
- * What a kubelet reports about itself, sized like a real node's status (~40 cached images,
- * conditions, addresses, nodeInfo): a full Node watch pays for all of it, a metadata-only one
- * for none.
- */
-export function realisticNode(name: string, annotations: Record<string, string>): V1Node {
-  const now = new Date();
-  const condition = (type: string, status: string, reason: string) => ({
-    type,
-    status,
-    reason,
-    message: `kubelet reports ${type} ${status}`,
-    lastHeartbeatTime: now,
-    lastTransitionTime: now,
-  });
-  const resources = {
-    cpu: '8',
-    memory: '32876544Ki',
-    'ephemeral-storage': '101430960Ki',
-    pods: '110',
-    'hugepages-2Mi': '0',
-  };
-  return {
-    metadata: {
-      name,
-      annotations: {
-        'node.alpha.kubernetes.io/ttl': '0',
-        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
-        ...annotations,
-      },
-      labels: {
-        'kubernetes.io/hostname': name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64',
-        'beta.kubernetes.io/os': 'linux',
-        'beta.kubernetes.io/arch': 'amd64',
-        'node.kubernetes.io/instance-type': 'm6i.2xlarge',
-        'topology.kubernetes.io/region': 'eu-west-1',
-        'topology.kubernetes.io/zone': `eu-west-1${'abc'[name.length % 3]}`,
-      },
-    },
-    spec: { podCIDR: '10.244.0.0/24', providerID: `aws:///eu-west-1a/i-${name}` },
-    status: {
-      capacity: resources,
-      allocatable: resources,
-      conditions: [
-        condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory'),
-        condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure'),
-        condition('PIDPressure', 'False', 'KubeletHasSufficientPID'),
-        condition('Ready', 'True', 'KubeletReady'),
-      ],
-      addresses: [
-        { type: 'InternalIP', address: '10.0.12.34' },
-        { type: 'Hostname', address: name },
-      ],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-      nodeInfo: {
-        machineID: 'ec2a7c3e1f4b4d5e8a9b0c1d2e3f4a5b',
-        systemUUID: 'ec2a7c3e-1f4b-4d5e-8a9b-0c1d2e3f4a5b',
-        bootID: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
-        kernelVersion: '6.8.0-1021-aws',
-        osImage: 'Ubuntu 24.04.1 LTS',
-        containerRuntimeVersion: 'containerd://1.7.24',
-        kubeletVersion: 'v1.34.4',
-        kubeProxyVersion: 'v1.34.4',
-        operatingSystem: 'linux',
-        architecture: 'amd64',
-      },
-      images: Array.from({ length: 40 }, (_, i) => ({
-        names: [
-          `registry.example.com/team-${i % 7}/service-${i}@sha256:${'0123456789abcdef'.repeat(4)}`,
-          `registry.example.com/team-${i % 7}/service-${i}:v1.${i}.0`,
-        ],
-        sizeBytes: 50_000_000 + i * 1_234_567,
-      })),
-    },
-  };
 }
 
 /** Creates nodes with bounded parallelism (the admin is APF-exempt, so only this bounds it). */
@@ -316,18 +262,22 @@ export async function runFakeKubelet(
   return { stop: () => controller.abort(), live: () => live.size };
 }
 
-/** Counts nodes as they gain the ready status label; resolves once `count` have it. */
-export async function watchReady(b: BenchCluster): Promise<{ ready: Set<string>; stop(): void }> {
-  const ready = new Set<string>();
+/** Nodes as they gain a label (with this value, if given): our status=ready, a peer's own. */
+export async function watchLabelled(
+  b: BenchCluster,
+  key: string,
+  value?: string,
+): Promise<{ seen: Set<string>; stop(): void }> {
+  const seen = new Set<string>();
   const controller = await watch(
     b,
     '/api/v1/nodes',
-    { labelSelector: `${LABELS.status}=ready` },
+    { labelSelector: value === undefined ? key : `${key}=${value}` },
     (phase, obj) => {
       const name = (obj as V1Node).metadata?.name ?? '';
-      if (phase === 'ADDED' || phase === 'MODIFIED') ready.add(name);
-      else if (phase === 'DELETED') ready.delete(name);
+      if (phase === 'ADDED' || phase === 'MODIFIED') seen.add(name);
+      else if (phase === 'DELETED') seen.delete(name);
     },
   );
-  return { ready, stop: () => controller.abort() };
+  return { seen, stop: () => controller.abort() };
 }

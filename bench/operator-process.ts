@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import {
   createWriteStream,
   existsSync,
@@ -9,6 +9,7 @@ import {
 } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePorts } from '../test/support/ports.ts';
 import { repoPath } from '../test/support/repo.ts';
 import { waitFor } from '../test/support/wait.ts';
@@ -45,24 +46,41 @@ export function processUsage(pid: number): ProcessUsage {
 export interface OperatorProcess {
   pid: number;
   usage(): ProcessUsage;
-  /** The operator's own wasm_node_operator_api_requests_total samples. */
-  apiRequests(): Promise<Sample[]>;
+  /** The operator's own metrics (Prometheus text); undefined for a peer without them. */
+  metrics(): Promise<string | undefined>;
   /** Times the kernel's OOM killer fired in its memory cgroup (0 without a limit). */
   oomKills(): number;
   stop(): Promise<void>;
 }
 
-/**
- * `node src/operator/main.ts` as a child process, as it runs in its container, so /proc
- * figures are the operator's alone (the simulated kubelet runs in the bench process).
- */
-export async function startOperatorProcess(opts: {
+/** How our operator runs: the esbuild bundle the image ships, or the TypeScript source. */
+export type OperatorEntry = 'bundle' | 'source';
+
+/** Another operator to run side by side (e.g. the Go reference peer). */
+export interface PeerCommand {
+  /** Shell command; {kubeconfig} and {namespace} are replaced, and also set as env. */
+  command: string;
+  /** What the tables call it. */
+  name: string;
+}
+
+interface Launch {
   workDir: string;
   kubeconfigPath: string;
-  config: Record<string, unknown>;
-  /** Runs the operator in a memory cgroup with this limit, as a container limit would. */
+  /** Runs the process in a memory cgroup with this limit, as a container limit would. */
   memoryLimitMiB?: number;
-}): Promise<OperatorProcess> {
+  /** Extra node flags before the script, e.g. --cpu-prof (profiles are written on exit). */
+  nodeArgs?: string[];
+}
+
+/**
+ * Our operator as a child process, as it runs in its container (`node <bundle>`, or the
+ * source), so /proc figures are the operator's alone (the simulated kubelet runs in the bench
+ * process). Ready when /readyz answers 200.
+ */
+export async function startOperatorProcess(
+  opts: Launch & { config: Record<string, unknown>; entry: OperatorEntry },
+): Promise<OperatorProcess> {
   const [port] = (await freePorts(1)) as [number];
   const configPath = path.join(opts.workDir, 'operator-config.json');
   // YAML is a superset of JSON, so the config loader reads this file as is.
@@ -70,12 +88,13 @@ export async function startOperatorProcess(opts: {
     configPath,
     JSON.stringify({ ...opts.config, server: { host: '127.0.0.1', port } }),
   );
-  const logPath = path.join(opts.workDir, 'operator.log');
-  const log = createWriteStream(logPath);
-  const cgroup = opts.memoryLimitMiB ? memoryCgroup(opts.memoryLimitMiB) : undefined;
+  const script = repoPath(
+    opts.entry === 'bundle' ? 'dist/wasm-node-operator.mjs' : 'src/operator/main.ts',
+  );
   const command = [
     process.execPath,
-    repoPath('src/operator/main.ts'),
+    ...(opts.nodeArgs ?? []),
+    script,
     '--config',
     configPath,
     '--kubeconfig',
@@ -83,35 +102,77 @@ export async function startOperatorProcess(opts: {
     '--identity',
     'bench',
   ];
+  const base = `http://127.0.0.1:${port}`;
+  return launch(
+    opts,
+    command,
+    {},
+    async () => (await fetch(`${base}/readyz`)).ok,
+    async () => (await fetch(`${base}/metrics`)).text(),
+  );
+}
+
+/**
+ * A peer operator: its command with the operator's kubeconfig and namespace. It has no
+ * readiness the bench knows, so it counts as ready (caches synced) once its CPU use has
+ * stayed below 5 % for 3 s after start.
+ */
+export async function startPeerProcess(
+  opts: Launch & { peer: PeerCommand; namespace: string },
+): Promise<OperatorProcess> {
+  const command = opts.peer.command
+    .replaceAll('{kubeconfig}', opts.kubeconfigPath)
+    .replaceAll('{namespace}', opts.namespace);
+  const env = {
+    KUBECONFIG: opts.kubeconfigPath,
+    POD_NAMESPACE: opts.namespace,
+    CONTROLLER_NAMESPACE: opts.namespace,
+  };
+  let quietSince = 0;
+  let lastCpu = -1;
+  const quiet = async (pid: number) => {
+    const { cpuSeconds } = processUsage(pid);
+    const busy = lastCpu < 0 || cpuSeconds - lastCpu > 0.05;
+    lastCpu = cpuSeconds;
+    if (busy) quietSince = Date.now();
+    await sleep(1000);
+    return Date.now() - quietSince >= 3000;
+  };
+  return launch(opts, ['sh', '-c', `exec ${command}`], env, quiet, async () => undefined);
+}
+
+async function launch(
+  opts: Launch,
+  command: string[],
+  env: Record<string, string>,
+  ready: (pid: number) => Promise<boolean>,
+  metrics: () => Promise<string | undefined>,
+): Promise<OperatorProcess> {
+  const logPath = path.join(opts.workDir, 'operator.log');
+  const log = createWriteStream(logPath);
+  const cgroup = opts.memoryLimitMiB ? memoryCgroup(opts.memoryLimitMiB) : undefined;
+  const options: SpawnOptions = {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  };
   // The shell joins the cgroup and then becomes the operator, so its pid is the operator's.
   const child: ChildProcess = cgroup
-    ? spawn('sh', ['-c', `echo $$ > ${cgroup.procs} && exec "$0" "$@"`, ...command], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-    : spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('sh', ['-c', `echo $$ > ${cgroup.procs} && exec "$0" "$@"`, ...command], options)
+    : spawn(command[0] as string, command.slice(1), options);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const pid = child.pid as number;
-  const base = `http://127.0.0.1:${port}`;
   const logTail = () => readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n');
-  await waitFor(
-    'the operator to be ready (/readyz)',
-    async () => (await fetch(`${base}/readyz`)).ok,
-    {
-      timeoutMs: 120_000,
-      abortIf: () =>
-        child.exitCode === null ? undefined : `operator exited with ${child.exitCode}`,
-      diagnostics: logTail,
-    },
-  );
+  await waitFor('the operator to be ready', () => ready(pid), {
+    timeoutMs: 120_000,
+    abortIf: () => (child.exitCode === null ? undefined : `operator exited with ${child.exitCode}`),
+    diagnostics: logTail,
+  });
   return {
     pid,
     usage: () => processUsage(pid),
-    async apiRequests() {
-      const text = await (await fetch(`${base}/metrics`)).text();
-      return parsePrometheus(text, 'wasm_node_operator_api_requests_total');
-    },
+    metrics,
     oomKills: () => cgroup?.oomKills() ?? 0,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
@@ -120,6 +181,12 @@ export async function startOperatorProcess(opts: {
       cgroup?.remove();
     },
   };
+}
+
+/** The operator's wasm_node_operator_api_requests_total samples (none for a peer). */
+export async function apiRequests(op: OperatorProcess): Promise<Sample[]> {
+  const text = await op.metrics();
+  return text ? parsePrometheus(text, 'wasm_node_operator_api_requests_total') : [];
 }
 
 /** Requests by verb from a set of counter samples. */

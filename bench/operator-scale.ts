@@ -1,28 +1,47 @@
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Job } from '@kubernetes/client-node';
-import { countApiRequests } from '../src/kube/request-counter.ts';
-import { ANNOTATIONS } from '../src/operator/keys.ts';
+import { ANNOTATIONS, LABELS } from '../src/operator/keys.ts';
 import { waitFor } from '../test/support/wait.ts';
 import {
   NAMESPACE,
   annotateNodes,
-  apiserverRequests,
   createNodes,
-  operatorDispatched,
   runFakeKubelet,
   startBenchCluster,
-  watchReady,
+  watchLabelled,
   type BenchCluster,
 } from './bench-cluster.ts';
-import { requestsByVerb, startOperatorProcess, type OperatorProcess } from './operator-process.ts';
-import { difference, sumBy, type Sample } from './prometheus.ts';
+import {
+  startOperatorProcess,
+  startPeerProcess,
+  type OperatorEntry,
+  type OperatorProcess,
+  type PeerCommand,
+} from './operator-process.ts';
+import { parsePrometheus } from './prometheus.ts';
+import { requestsBetween, snapshot, type RequestCounts } from './requests.ts';
+import { measureRawWrites, type RawWriteRate } from './raw-writes.ts';
 
 const RUNTIMES = ['wasmtime', 'spin'];
 const OPT_IN = 'wasm-node';
 
+/** Which operator a run measures: ours, or a peer command beside it. */
+export type Subject =
+  | { kind: 'ours'; entry: OperatorEntry; nodeArgs?: string[] }
+  | {
+      kind: 'peer';
+      peer: PeerCommand;
+      /** The opt-in annotation the bench sets, e.g. kwasm.sh/kwasm-node=true. */
+      optIn: { key: string; value: string };
+      /** The label that says a node is done (any value unless one is given). */
+      done: { key: string; value?: string };
+    };
+
 export interface ScaleOptions {
   nodes: number;
-  /** rollout.maxConcurrentInstalls, e.g. "100%" (no limit) or "10%". */
+  subject: Subject;
+  /** rollout.maxConcurrentInstalls of our operator, e.g. "100%" (no limit) or "10%". */
   maxConcurrentInstalls: string;
   /** Watch Node metadata only (watch.nodeMetadataOnly) instead of full Node objects. */
   nodeMetadataOnly?: boolean;
@@ -30,27 +49,26 @@ export interface ScaleOptions {
   memoryLimitMiB?: number;
   /** 0 skips the steady-state window. */
   steadySeconds: number;
-  /** 0 skips the reconcile latency samples. */
+  /** 0 skips the reconcile latency samples (ours only). */
   latencySamples: number;
+  /** Writes per client stack for the raw write rates, before the operator starts (0 skips). */
+  rawWrites?: number;
   log: (line: string) => void;
 }
 
-export interface RequestCounts {
-  /** The operator's own counter (wasm_node_operator_api_requests_total), by verb. */
-  client: Record<string, number>;
-  /** apiserver_request_total growth minus the bench's own requests, by verb. */
-  apiserverMinusBench: Record<string, number>;
-  /** apiserver_flowcontrol_dispatched_requests_total growth under the operator's FlowSchema. */
-  dispatched: number;
-}
+export type { RequestCounts };
 
 export interface ScaleResult {
   nodes: number;
+  /** What ran: our operator (bundle or source) or the peer's name. */
+  subject: string;
+  /** The peer's command line. */
+  command?: string;
   maxConcurrentInstalls: string;
   nodeMetadataOnly: boolean;
-  /** From the first opt-in annotation sent to the last node seen with status=ready. */
+  /** From the first opt-in annotation sent to the last node seen with the done label. */
   convergeSeconds: number;
-  /** VmRSS when /readyz first answered: caches of all nodes loaded, nothing opted in. */
+  /** VmRSS when ready (/readyz, or a quiet peer): caches of all nodes loaded, nothing opted in. */
   startRssMiB: number;
   peakRssMiB: number;
   memoryLimitMiB?: number;
@@ -58,56 +76,63 @@ export interface ScaleResult {
   oomKills?: number;
   /** utime + stime from process start to convergence. */
   cpuSeconds: number;
+  /** The bench process's CPU from the first opt-in to convergence (simulated kubelet, watches). */
+  benchCpuSeconds?: number;
   /** From process start to convergence (includes the initial list and watches). */
   requests: RequestCounts;
+  /** Our operator's reconciles from the first opt-in to convergence, and its CPU meanwhile. */
+  reconciles?: { count: number; cpuSeconds: number };
+  /** Load average (1, 5, 15 min) when the run started and when it converged. */
+  load: { start: number[]; converged: number[] };
+  rawWrites?: RawWriteRate[];
   steady?: { seconds: number; cpuSeconds: number; rssMiB: number; requests: RequestCounts };
   latencyMs?: number[];
 }
 
-const record = (m: Map<string, number>): Record<string, number> =>
-  Object.fromEntries([...m].sort());
-
-/**
- * Counts this process's own API requests (node creation, the simulated kubelet, watches), so
- * they can be subtracted from the apiserver's totals.
- */
-const benchRequests = new Map<string, number>();
-countApiRequests(({ verb }) => benchRequests.set(verb, (benchRequests.get(verb) ?? 0) + 1));
-
-/** Resource requests only: /metrics, /readyz and the like carry resource="". */
-const apiserverByVerb = (samples: Sample[]) =>
-  sumBy(
-    samples.filter((s) => s.labels.resource),
-    (s) => s.labels.verb ?? '',
+async function reconcileTotal(op: OperatorProcess): Promise<number> {
+  const text = await op.metrics();
+  if (!text) return 0;
+  return parsePrometheus(text, 'wasm_node_operator_reconcile_total').reduce(
+    (s, x) => s + x.value,
+    0,
   );
-
-interface Snapshot {
-  apiserver: Map<string, number>;
-  bench: Map<string, number>;
-  operator: Map<string, number>;
-  dispatched: number;
-}
-
-async function snapshot(b: BenchCluster, op: OperatorProcess | undefined): Promise<Snapshot> {
-  const [apiserver, operator, dispatched] = await Promise.all([
-    apiserverRequests(b).then(apiserverByVerb),
-    op ? op.apiRequests().then(requestsByVerb) : new Map<string, number>(),
-    operatorDispatched(b),
-  ]);
-  return { apiserver, bench: new Map(benchRequests), operator, dispatched };
-}
-
-function requestsBetween(before: Snapshot, after: Snapshot): RequestCounts {
-  const apiserver = difference(after.apiserver, before.apiserver);
-  const bench = difference(after.bench, before.bench);
-  return {
-    client: record(difference(after.operator, before.operator)),
-    apiserverMinusBench: record(difference(apiserver, bench)),
-    dispatched: after.dispatched - before.dispatched,
-  };
 }
 
 const nodeName = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, '0')}`;
+const cpuSecondsSince = (from: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(from);
+  return (user + system) / 1e6;
+};
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
+
+function startSubject(b: BenchCluster, o: ScaleOptions): Promise<OperatorProcess> {
+  const common = {
+    workDir: b.c.cp.workDir,
+    kubeconfigPath: b.operatorKubeconfig,
+    memoryLimitMiB: o.memoryLimitMiB,
+  };
+  if (o.subject.kind === 'peer')
+    return startPeerProcess({ ...common, peer: o.subject.peer, namespace: NAMESPACE });
+  return startOperatorProcess({
+    ...common,
+    entry: o.subject.entry,
+    nodeArgs: o.subject.nodeArgs,
+    config: {
+      namespace: NAMESPACE,
+      runtimes: RUNTIMES,
+      optIn: { annotation: OPT_IN },
+      installer: { image: 'wasm-node-installer:bench' },
+      rollout: { maxConcurrentInstalls: o.maxConcurrentInstalls },
+      ...(o.nodeMetadataOnly === undefined
+        ? {}
+        : { watch: { nodeMetadataOnly: o.nodeMetadataOnly } }),
+      logLevel: 'info',
+    },
+  });
+}
+
+export const subjectName = (s: Subject): string =>
+  s.kind === 'peer' ? s.peer.name : `wasm-node-operator (${s.entry})`;
 
 /**
  * One operator run on a fresh control plane: N nodes (plus one probe node per latency sample,
@@ -115,19 +140,28 @@ const nodeName = (prefix: string, i: number) => `${prefix}-${String(i).padStart(
  * simulated kubelet finishing every installer Job as soon as it appears.
  */
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
+  const startLoad = load();
   const b = await startBenchCluster();
   let op: OperatorProcess | undefined;
   const stops: (() => void)[] = [];
+  const ours = o.subject.kind === 'ours';
+  const optIn = o.subject.kind === 'peer' ? o.subject.optIn : { key: OPT_IN, value: 'true' };
+  const done = o.subject.kind === 'peer' ? o.subject.done : { key: LABELS.status, value: 'ready' };
   try {
     const names = Array.from({ length: o.nodes }, (_, i) => nodeName('node', i));
-    const probes = Array.from({ length: o.latencySamples }, (_, i) => nodeName('probe', i));
+    const probes = ours
+      ? Array.from({ length: o.latencySamples }, (_, i) => nodeName('probe', i))
+      : [];
     let t = performance.now();
     await createNodes(b, [...names, ...probes], {});
     o.log(
       `  created ${names.length + probes.length} nodes in ${((performance.now() - t) / 1000).toFixed(1)}s`,
     );
+    const rawWrites = o.rawWrites
+      ? await measureRawWrites(b, names, o.rawWrites, o.log)
+      : undefined;
 
-    const ready = await watchReady(b);
+    const ready = await watchLabelled(b, done.key, done.value);
     stops.push(ready.stop);
     const jobSeen = new Map<string, (at: number) => void>();
     const kubelet = await runFakeKubelet(b, RUNTIMES, (job: V1Job, at) => {
@@ -136,73 +170,79 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     stops.push(kubelet.stop);
 
     const before = await snapshot(b, undefined);
-    op = await startOperatorProcess({
-      workDir: b.c.cp.workDir,
-      kubeconfigPath: b.operatorKubeconfig,
-      config: {
-        namespace: NAMESPACE,
-        runtimes: RUNTIMES,
-        optIn: { annotation: OPT_IN },
-        installer: { image: 'wasm-node-installer:bench' },
-        rollout: { maxConcurrentInstalls: o.maxConcurrentInstalls },
-        ...(o.nodeMetadataOnly === undefined
-          ? {}
-          : { watch: { nodeMetadataOnly: o.nodeMetadataOnly } }),
-        logLevel: 'info',
-      },
-      memoryLimitMiB: o.memoryLimitMiB,
-    });
+    op = await startSubject(b, o);
     const running = op;
     const startRssMiB = op.usage().rssMiB;
     o.log(`  operator ready (pid ${op.pid}); opting in ${o.nodes} nodes`);
 
+    const optInCpu = op.usage().cpuSeconds;
+    const optInReconciles = await reconcileTotal(op);
+    const benchCpu = process.cpuUsage();
     t = performance.now();
     const progress = setInterval(() => {
       o.log(
-        `  ${((performance.now() - t) / 1000).toFixed(0)}s: ${ready.ready.size} ready, ${kubelet.live()} Jobs exist`,
+        `  ${((performance.now() - t) / 1000).toFixed(0)}s: ${ready.seen.size} done, ${kubelet.live()} Jobs exist`,
       );
     }, 5_000);
     stops.push(() => clearInterval(progress));
-    await annotateNodes(b, names, { [OPT_IN]: 'true' });
+    await annotateNodes(b, names, { [optIn.key]: optIn.value });
     o.log(`  annotated after ${((performance.now() - t) / 1000).toFixed(1)}s`);
-    await waitFor(`all ${o.nodes} nodes labelled ready`, () => ready.ready.size >= o.nodes, {
-      timeoutMs: 60 * 60_000,
-      intervalMs: 50,
-      abortIf: () => {
-        try {
-          running.usage();
-          return undefined;
-        } catch {
-          const kills = running.oomKills();
-          return `the operator exited${kills > 0 ? ` (OOM kills in its memory cgroup: ${kills})` : ''}`;
-        }
+    await waitFor(
+      `all ${o.nodes} nodes labelled ${done.key}`,
+      () => names.every((n) => ready.seen.has(n)),
+      {
+        timeoutMs: 60 * 60_000,
+        intervalMs: 50,
+        abortIf: () => {
+          try {
+            running.usage();
+            return undefined;
+          } catch {
+            const kills = running.oomKills();
+            return `the operator exited${kills > 0 ? ` (OOM kills in its memory cgroup: ${kills})` : ''}`;
+          }
+        },
       },
-    });
+    );
     const convergeSeconds = (performance.now() - t) / 1000;
     clearInterval(progress);
     const usage = op.usage();
     const converged = await snapshot(b, op);
     o.log(
-      `  all ready after ${convergeSeconds.toFixed(1)}s; peak RSS ${usage.peakRssMiB.toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(1)}s`,
+      `  all done after ${convergeSeconds.toFixed(1)}s; peak RSS ${usage.peakRssMiB.toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(1)}s`,
     );
     const result: ScaleResult = {
       nodes: o.nodes,
+      subject: subjectName(o.subject),
+      ...(o.subject.kind === 'peer' ? { command: o.subject.peer.command } : {}),
       maxConcurrentInstalls: o.maxConcurrentInstalls,
       nodeMetadataOnly: o.nodeMetadataOnly ?? true,
       convergeSeconds,
       startRssMiB,
       peakRssMiB: usage.peakRssMiB,
       cpuSeconds: usage.cpuSeconds,
+      benchCpuSeconds: cpuSecondsSince(benchCpu),
       requests: requestsBetween(before, converged),
+      load: { start: startLoad, converged: load() },
+      ...(ours
+        ? {
+            reconciles: {
+              count: (await reconcileTotal(op)) - optInReconciles,
+              cpuSeconds: usage.cpuSeconds - optInCpu,
+            },
+          }
+        : {}),
+      ...(rawWrites ? { rawWrites } : {}),
       ...(o.memoryLimitMiB ? { memoryLimitMiB: o.memoryLimitMiB, oomKills: op.oomKills() } : {}),
     };
 
-    if (o.steadySeconds > 0 || o.latencySamples > 0) {
+    if (o.steadySeconds > 0 || probes.length > 0) {
       // Finished Jobs are deleted once recorded; steady state starts after the last one goes.
-      await waitFor('finished installer Jobs to be deleted', () => kubelet.live() === 0, {
-        timeoutMs: 10 * 60_000,
-        intervalMs: 200,
-      });
+      if (ours)
+        await waitFor('finished installer Jobs to be deleted', () => kubelet.live() === 0, {
+          timeoutMs: 10 * 60_000,
+          intervalMs: 200,
+        });
       await sleep(5_000);
     }
     if (o.steadySeconds > 0) {
@@ -221,7 +261,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         `  steady ${o.steadySeconds}s: CPU ${result.steady.cpuSeconds.toFixed(2)}s, ${result.steady.requests.dispatched} requests dispatched`,
       );
     }
-    if (o.latencySamples > 0) {
+    if (probes.length > 0) {
       result.latencyMs = [];
       for (const probe of probes) {
         const seen = new Promise<number>((resolve) => jobSeen.set(probe, resolve));
@@ -230,7 +270,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
         result.latencyMs.push((await seen) - sent);
         jobSeen.delete(probe);
         // One at a time on a quiet operator: wait for the install to finish before the next.
-        await waitFor(`${probe} ready`, () => ready.ready.has(probe), {
+        await waitFor(`${probe} ready`, () => ready.seen.has(probe), {
           timeoutMs: 60_000,
           intervalMs: 20,
         });

@@ -1,0 +1,3 @@
+module wasm-node.dev/bench/go-writer
+
+go 1.22
