@@ -189,6 +189,34 @@ export async function apiRequests(op: OperatorProcess): Promise<Sample[]> {
   return text ? parsePrometheus(text, 'wasm_node_operator_api_requests_total') : [];
 }
 
+export interface HeapFigures {
+  usedMiB: number;
+  totalMiB: number;
+  externalMiB: number;
+}
+
+/** The operator's own heap figures (prom-client's default metrics). */
+export async function heapOf(op: OperatorProcess): Promise<HeapFigures | undefined> {
+  const text = await op.metrics();
+  if (!text) return undefined;
+  const mib = (name: string) =>
+    (parsePrometheus(text, `wasm_node_operator_nodejs_${name}`)[0]?.value ?? NaN) / 2 ** 20;
+  return {
+    usedMiB: mib('heap_size_used_bytes'),
+    totalMiB: mib('heap_size_total_bytes'),
+    externalMiB: mib('external_memory_bytes'),
+  };
+}
+
+export async function reconcileTotal(op: OperatorProcess): Promise<number> {
+  const text = await op.metrics();
+  if (!text) return 0;
+  return parsePrometheus(text, 'wasm_node_operator_reconcile_total').reduce(
+    (s, x) => s + x.value,
+    0,
+  );
+}
+
 /** Requests by verb from a set of counter samples. */
 export function requestsByVerb(samples: Sample[]): Map<string, number> {
   return sumBy(samples, (s) => s.labels.verb ?? '');

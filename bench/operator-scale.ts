@@ -13,13 +13,15 @@ import {
   type BenchCluster,
 } from './bench-cluster.ts';
 import {
+  heapOf,
+  reconcileTotal,
   startOperatorProcess,
+  type HeapFigures,
   startPeerProcess,
   type OperatorEntry,
   type OperatorProcess,
   type PeerCommand,
 } from './operator-process.ts';
-import { parsePrometheus } from './prometheus.ts';
 import { requestsBetween, snapshot, type RequestCounts } from './requests.ts';
 import { measureRawWrites, type RawWriteRate } from './raw-writes.ts';
 
@@ -74,6 +76,8 @@ export interface ScaleResult {
   memoryLimitMiB?: number;
   /** OOM kills in the operator's memory cgroup while converging (with memoryLimitMiB). */
   oomKills?: number;
+  /** V8 heap (used / total) and external memory when ready and when converged (ours only). */
+  heap?: { ready: HeapFigures; converged: HeapFigures };
   /** utime + stime from process start to convergence. */
   cpuSeconds: number;
   /** The bench process's CPU from the first opt-in to convergence (simulated kubelet, watches). */
@@ -87,15 +91,6 @@ export interface ScaleResult {
   rawWrites?: RawWriteRate[];
   steady?: { seconds: number; cpuSeconds: number; rssMiB: number; requests: RequestCounts };
   latencyMs?: number[];
-}
-
-async function reconcileTotal(op: OperatorProcess): Promise<number> {
-  const text = await op.metrics();
-  if (!text) return 0;
-  return parsePrometheus(text, 'wasm_node_operator_reconcile_total').reduce(
-    (s, x) => s + x.value,
-    0,
-  );
 }
 
 const nodeName = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, '0')}`;
@@ -173,6 +168,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     op = await startSubject(b, o);
     const running = op;
     const startRssMiB = op.usage().rssMiB;
+    const heapReady = await heapOf(op);
     o.log(`  operator ready (pid ${op.pid}); opting in ${o.nodes} nodes`);
 
     const optInCpu = op.usage().cpuSeconds;
@@ -208,6 +204,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     clearInterval(progress);
     const usage = op.usage();
     const converged = await snapshot(b, op);
+    const heapConverged = await heapOf(op);
     o.log(
       `  all done after ${convergeSeconds.toFixed(1)}s; peak RSS ${usage.peakRssMiB.toFixed(0)} MiB, CPU ${usage.cpuSeconds.toFixed(1)}s`,
     );
@@ -222,6 +219,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       peakRssMiB: usage.peakRssMiB,
       cpuSeconds: usage.cpuSeconds,
       benchCpuSeconds: cpuSecondsSince(benchCpu),
+      ...(heapReady && heapConverged
+        ? { heap: { ready: heapReady, converged: heapConverged } }
+        : {}),
       requests: requestsBetween(before, converged),
       load: { start: startLoad, converged: load() },
       ...(ours

@@ -108,6 +108,16 @@ export function renderMarkdown(results: Results): string {
         unlimited((u) => fmt(u.startRssMiB, 0)),
       ),
       row(
+        'V8 heap used / heap total / external, when ready → when all ready, unlimited (MiB)',
+        "The operator's own `nodejs_heap_size_used_bytes`, `nodejs_heap_size_total_bytes` and `nodejs_external_memory_bytes`: what of the RSS is JavaScript objects, and what V8 has reserved for them.",
+        unlimited((u) => {
+          const h = u.heap;
+          const f = (x: { usedMiB: number; totalMiB: number; externalMiB: number }) =>
+            `${fmt(x.usedMiB, 0)} / ${fmt(x.totalMiB, 0)} / ${fmt(x.externalMiB, 0)}`;
+          return h ? `${f(h.ready)} → ${f(h.converged)}` : 'n/a';
+        }),
+      ),
+      row(
         'Operator peak RSS, unlimited / 10% (MiB)',
         '`VmHWM` from /proc/<pid>/status when all N are ready.',
         (r, n) =>
