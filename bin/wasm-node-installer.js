@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../src/installer/main.ts';
+import '../src/installer/cli/main.ts';

@@ -3,11 +3,11 @@
 # every library it and the libwasmedge it dlopens need, from a root filesystem where those are
 # installed (Debian trixie's crun and libwasmedge0: / in the image build, an unpacked closure
 # in the tests). crun's ELF interpreter and DT_RPATH name a placeholder root that the installer
-# rewrites to the bundle's directory on the node (src/installer/relocate.ts); DT_RPATH, unlike
+# rewrites to the bundle's directory on the node (src/installer/shims/relocate.ts); DT_RPATH, unlike
 # RUNPATH, also governs the dlopened libwasmedge and its dependencies. Libraries that carry
 # their own RUNPATH (libLLVM: $ORIGIN/../lib) get $ORIGIN, or their dependencies would come
 # from the node. Writes OUT/crun-wasm/ and OUT/manifest-entry.json (a runtime entry of the
-# installer's shims manifest, src/installer/shims-manifest.ts).
+# installer's shims manifest, src/formats/shims-manifest.ts).
 # Usage: bundle-crun-wasm.sh ROOT OUT VERSION   Needs patchelf, jq, sha256sum.
 set -euo pipefail
 root=${1:?usage: bundle-crun-wasm.sh ROOT OUT VERSION} out=${2:?} version=${3:?}

@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
 
 const entries = {
-  'wasm-node-installer': 'src/installer/main.ts',
+  'wasm-node-installer': 'src/installer/cli/main.ts',
   'wasm-node-operator': 'src/operator/main.ts',
 };
 
@@ -23,7 +23,7 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
-  // `wasm-node-installer --version` (src/installer/cli.ts).
+  // `wasm-node-installer --version` (src/installer/cli/run-cli.ts).
   define: { 'process.env.WASM_NODE_VERSION': JSON.stringify(version) },
   legalComments: 'linked',
   logLevel: 'info',

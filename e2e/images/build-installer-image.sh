@@ -4,7 +4,7 @@
 # (the installer restarts containerd through the host's namespaces), busybox as /bin/sh for
 # restart commands, and in /opt/wasm-node/shims the test wasmtime shim (e2e/tools/
 # build-wasm-shim.sh) with the checksum manifest the installer verifies it against
-# (src/installer/shims-manifest.ts). Usage: build-installer-image.sh [--corrupt-shim] OUT.tar
+# (src/formats/shims-manifest.ts). Usage: build-installer-image.sh [--corrupt-shim] OUT.tar
 # --corrupt-shim builds localhost/wasm-node-installer:corrupt instead, whose shim binary no
 # longer matches the manifest's checksum (the e2e failure scenario: the install must refuse it).
 source "$(dirname "$0")/node-rootfs.sh"

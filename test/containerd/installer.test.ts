@@ -21,8 +21,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { criStatus, registeredHandlers } from '../../src/cri/runtime-status.ts';
-import { nodeHostFs } from '../../src/installer/host-fs.ts';
-import { acquireHostLock } from '../../src/installer/host-lock.ts';
+import { nodeHostFs } from '../../src/installer/host/fs.ts';
+import { acquireHostLock } from '../../src/installer/host/lock.ts';
 import { runCommand } from '../support/run-command.ts';
 import { waitFor } from '../support/wait.ts';
 import {

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import type { HostProcess } from './host-processes.ts';
-import { InstallError } from './install-error.ts';
+import type { HostProcess } from '../host/proc.ts';
+import { InstallError } from '../errors.ts';
 
 export const DEFAULT_CONFIG = '/etc/containerd/config.toml';
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';

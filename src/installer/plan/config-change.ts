@@ -1,8 +1,8 @@
-import { addRuntimes, removeRuntimes, type PatchResult } from '../containerd/patch-config.ts';
-import { splitManagedBlock } from '../containerd/managed-block.ts';
-import type { RuntimeInstall } from '../containerd/runtime-entry.ts';
-import type { TomlTable } from '../containerd/toml-table.ts';
-import { InstallError } from './install-error.ts';
+import { addRuntimes, removeRuntimes, type PatchResult } from '../../containerd/patch-config.ts';
+import { splitManagedBlock } from '../../containerd/managed-block.ts';
+import type { RuntimeInstall } from '../../containerd/runtime-entry.ts';
+import type { TomlTable } from '../../containerd/toml-table.ts';
+import { InstallError } from '../errors.ts';
 import type { EditTarget } from './node-flavour.ts';
 
 /** First line of a config we had to create, so uninstall knows to delete it again. */

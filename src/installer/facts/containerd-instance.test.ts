@@ -5,7 +5,7 @@ import {
   kubeletEndpointFlag,
   selectContainerd,
 } from './containerd-instance.ts';
-import type { HostProcess } from './host-processes.ts';
+import type { HostProcess } from '../host/proc.ts';
 
 const proc = (pid: number, ppid: number, args: string[], exe?: string): HostProcess => ({
   pid,

@@ -3,15 +3,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerdInstance } from './containerd-instance.ts';
-import { nodeHostFs, type HostFs } from './host-fs.ts';
-import { InstallError } from './install-error.ts';
+import type { ContainerdInstance } from '../facts/containerd-instance.ts';
+import { nodeHostFs, type HostFs } from '../host/fs.ts';
+import { InstallError } from '../errors.ts';
 import {
   copyShimsToPath,
   legacyShimCri,
   removeShimsFromPath,
   undoPathWrites,
-} from './shim-path.ts';
+} from './containerd-path.ts';
 
 const BIN_DIR = '/opt/wasm-node/bin';
 const SHIM = 'containerd-shim-wasmtime-v1';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { resolveRuntimes } from '../catalog/runtimes.ts';
+import { resolveRuntimes } from '../../catalog/runtimes.ts';
 import { planInstall, planUninstall, SEEDED_MARKER, type CurrentFiles } from './config-change.ts';
 import type { EditTarget } from './node-flavour.ts';
 

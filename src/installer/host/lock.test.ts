@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeHostFs } from './host-fs.ts';
-import { acquireHostLock, LOCK_PATH, type LockOptions } from './host-lock.ts';
-import { InstallError } from './install-error.ts';
+import { nodeHostFs } from './fs.ts';
+import { acquireHostLock, LOCK_PATH, type LockOptions } from './lock.ts';
+import { InstallError } from '../errors.ts';
 
 let root: string;
 beforeEach(() => {

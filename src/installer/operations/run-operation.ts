@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
-import type { Runtime } from '../catalog/runtimes.ts';
-import { ownedHandlers } from '../containerd/patch-config.ts';
-import { registeredHandlers } from '../cri/runtime-status.ts';
-import { planInstall, planUninstall } from './config-change.ts';
-import { builtInRuntimes, containerdVersion } from './config-validate.ts';
-import { acquireHostLock } from './host-lock.ts';
-import { errorKind, InstallError, reportedCode } from './install-error.ts';
+import type { Runtime } from '../../catalog/runtimes.ts';
+import { ownedHandlers } from '../../containerd/patch-config.ts';
+import { registeredHandlers } from '../../cri/runtime-status.ts';
+import { planInstall, planUninstall } from '../plan/config-change.ts';
+import { builtInRuntimes, containerdVersion } from './validate.ts';
+import { acquireHostLock } from '../host/lock.ts';
+import { errorKind, InstallError, reportedCode } from '../errors.ts';
 import {
   applyChange,
   currentFiles,
@@ -14,21 +14,21 @@ import {
   type NodeContext,
   type NodeDeps,
   type NodeOptions,
-} from './node-operation.ts';
+} from './apply-change.ts';
 import {
   INSTALL_REPORT_SCHEMA,
   type InstallReport,
   type RuntimeReport,
-} from '../formats/install-report.ts';
-import { crunCgroupRefusal } from './crun-cgroups.ts';
-import { copyShims, planShims, pruneShims } from './shim-install.ts';
+} from '../../formats/install-report.ts';
+import { crunCgroupRefusal } from '../plan/crun-cgroups.ts';
+import { copyShims, planShims, pruneShims } from '../shims/manifest.ts';
 import {
   copyShimsToPath,
   legacyShimCri,
   removeShimsFromPath,
   undoPathWrites,
   type PathWrite,
-} from './shim-path.ts';
+} from '../shims/containerd-path.ts';
 
 export interface OperationOptions extends NodeOptions {
   runtimes: readonly Runtime[];

@@ -1,10 +1,10 @@
 import { dirname, isAbsolute, join } from 'node:path';
-import { CRI_NAMESPACES } from '../containerd/config-layout.ts';
-import { canonical, parseToml, tableAt, type TomlTable } from '../containerd/toml-table.ts';
-import type { ContainerdInstance } from './containerd-instance.ts';
-import type { HostExec } from './host-exec.ts';
-import type { HostFs } from './host-fs.ts';
-import { InstallError } from './install-error.ts';
+import { CRI_NAMESPACES } from '../../containerd/config-layout.ts';
+import { canonical, parseToml, tableAt, type TomlTable } from '../../containerd/toml-table.ts';
+import type { ContainerdInstance } from '../facts/containerd-instance.ts';
+import type { HostExec } from '../host/exec.ts';
+import type { HostFs } from '../host/fs.ts';
+import { InstallError } from '../errors.ts';
 
 export async function containerdVersion(
   inst: ContainerdInstance,

@@ -2,16 +2,16 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import * as z from 'zod';
-import type { Runtime } from '../catalog/runtimes.ts';
-import { sha256File, type HostFs } from './host-fs.ts';
-import { InstallError } from './install-error.ts';
+import type { Runtime } from '../../catalog/runtimes.ts';
+import { sha256File, type HostFs } from '../host/fs.ts';
+import { InstallError } from '../errors.ts';
 import { relocate } from './relocate.ts';
 import {
   bundleListing,
   ShimsManifestSchema,
   type ShippedBundle,
   type ShippedRuntime,
-} from '../formats/shims-manifest.ts';
+} from '../../formats/shims-manifest.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const CONTENT_DIR = /^[0-9a-f]{16}$/;

@@ -1,5 +1,5 @@
-import { ConfigError } from '../containerd/config-error.ts';
-import { UsageError, type CliIo } from './cli-io.ts';
+import { ConfigError } from '../../containerd/config-error.ts';
+import { UsageError, type CliIo } from './io.ts';
 import { configCommand } from './config-command.ts';
 import { nodeCommand } from './node-command.ts';
 

@@ -3,15 +3,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveRuntimes } from '../catalog/runtimes.ts';
-import { nodeHostFs } from './host-fs.ts';
-import type { InstallError } from './install-error.ts';
-import { copyShims, planShims } from './shim-install.ts';
+import { resolveRuntimes } from '../../catalog/runtimes.ts';
+import { nodeHostFs } from '../host/fs.ts';
+import type { InstallError } from '../errors.ts';
+import { copyShims, planShims } from './manifest.ts';
 import {
   bundleListing,
   SHIMS_MANIFEST_SCHEMA,
   type ShippedBundle,
-} from '../formats/shims-manifest.ts';
+} from '../../formats/shims-manifest.ts';
 
 const sha256 = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const PLACEHOLDER = `/bundle-root${'_'.repeat(60)}`;

@@ -1,20 +1,20 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { resolveRuntimes, RUNTIME_NAMES } from '../catalog/runtimes.ts';
-import { criStatus } from '../cri/runtime-status.ts';
-import { UsageError, type CliIo } from './cli-io.ts';
+import { resolveRuntimes, RUNTIME_NAMES } from '../../catalog/runtimes.ts';
+import { criStatus } from '../../cri/runtime-status.ts';
+import { UsageError, type CliIo } from './io.ts';
 import { DEFAULT_BIN_DIR } from './config-command.ts';
-import { hostExec } from './host-exec.ts';
-import { nodeHostFs } from './host-fs.ts';
-import { listHostProcesses, nodeBootId, readAsSeenBy } from './host-processes.ts';
-import { findContainerds } from './node-operation.ts';
+import { hostExec } from '../host/exec.ts';
+import { nodeHostFs } from '../host/fs.ts';
+import { listHostProcesses, nodeBootId, readAsSeenBy } from '../host/proc.ts';
+import { findContainerds } from '../operations/apply-change.ts';
 import {
   runOperation,
   terminationMessage,
   writeTerminationMessage,
   type Operation,
-} from './install-command.ts';
+} from '../operations/run-operation.ts';
 
 const USAGE = `usage: wasm-node-installer install|uninstall|status [options]
   --runtimes NAME[,NAME...]   runtimes (${RUNTIME_NAMES.join(', ')}); install needs it

@@ -1,8 +1,8 @@
-import { registeredHandlers, type RuntimeStatus } from '../cri/runtime-status.ts';
-import { selectContainerd, type ContainerdInstance } from './containerd-instance.ts';
-import type { HostExec } from './host-exec.ts';
-import { InstallError } from './install-error.ts';
-import type { RestartMethod } from './node-flavour.ts';
+import { registeredHandlers, type RuntimeStatus } from '../../cri/runtime-status.ts';
+import { selectContainerd, type ContainerdInstance } from '../facts/containerd-instance.ts';
+import type { HostExec } from '../host/exec.ts';
+import { InstallError } from '../errors.ts';
+import type { RestartMethod } from '../plan/node-flavour.ts';
 
 export interface RestartDeps {
   exec: HostExec;

@@ -3,10 +3,12 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { runCli } from './cli.ts';
+import { runCli } from './run-cli.ts';
 
-const SAMPLES = fileURLToPath(new URL('../../test/fixtures/containerd-samples/', import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/wasm-node-installer.js', import.meta.url));
+const SAMPLES = fileURLToPath(
+  new URL('../../../test/fixtures/containerd-samples/', import.meta.url),
+);
+const BIN = fileURLToPath(new URL('../../../bin/wasm-node-installer.js', import.meta.url));
 
 async function cli(...argv: string[]) {
   let stdout = '';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ContainerdInstance } from './containerd-instance.ts';
-import { InstallError } from './install-error.ts';
+import type { ContainerdInstance } from '../facts/containerd-instance.ts';
+import { InstallError } from '../errors.ts';
 import {
   parseOsRelease,
   planFlavour,

@@ -3,12 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { ContainerdInstance } from './containerd-instance.ts';
-import { nodeHostFs } from './host-fs.ts';
-import type { HostProcess } from './host-processes.ts';
-import { runOperation } from './install-command.ts';
-import { errorKind, FAILURE_CODES, REFUSAL_CODES } from './install-error.ts';
-import { inspectNode, type NodeDeps } from './node-operation.ts';
+import type { ContainerdInstance } from '../facts/containerd-instance.ts';
+import { nodeHostFs } from '../host/fs.ts';
+import type { HostProcess } from '../host/proc.ts';
+import { runOperation } from './run-operation.ts';
+import { errorKind, FAILURE_CODES, REFUSAL_CODES } from '../errors.ts';
+import { inspectNode, type NodeDeps } from './apply-change.ts';
 
 let root: string;
 beforeEach(() => {

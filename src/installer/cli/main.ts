@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { runCli } from './cli.ts';
+import { runCli } from './run-cli.ts';
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
-import type { ContainerdInstance } from './containerd-instance.ts';
-import { InstallError } from './install-error.ts';
+import type { ContainerdInstance } from '../facts/containerd-instance.ts';
+import { InstallError } from '../errors.ts';
 
 export type EditTarget =
   /** Edit the file containerd reads. */

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { registeredHandlers, type RuntimeStatus } from '../cri/runtime-status.ts';
-import { parseToml } from '../containerd/toml-table.ts';
-import type { ConfigChange, CurrentFiles } from './config-change.ts';
-import { validateCandidate } from './config-validate.ts';
+import { registeredHandlers, type RuntimeStatus } from '../../cri/runtime-status.ts';
+import { parseToml } from '../../containerd/toml-table.ts';
+import type { ConfigChange, CurrentFiles } from '../plan/config-change.ts';
+import { validateCandidate } from './validate.ts';
 import {
   configAddress,
   containerdConfigPaths,
@@ -11,24 +11,24 @@ import {
   selectContainerd,
   socketPath,
   type ContainerdInstance,
-} from './containerd-instance.ts';
+} from '../facts/containerd-instance.ts';
 import {
   missingHandlers,
   restartContainerd,
   waitForContainerd,
   type RestartDeps,
-} from './containerd-restart.ts';
-import type { HostExec } from './host-exec.ts';
-import type { HostFs } from './host-fs.ts';
-import type { HostProcess } from './host-processes.ts';
-import { InstallError } from './install-error.ts';
+} from './restart.ts';
+import type { HostExec } from '../host/exec.ts';
+import type { HostFs } from '../host/fs.ts';
+import type { HostProcess } from '../host/proc.ts';
+import { InstallError } from '../errors.ts';
 import {
   parseOsRelease,
   planFlavour,
   probePaths,
   type EditTarget,
   type FlavourPlan,
-} from './node-flavour.ts';
+} from '../plan/node-flavour.ts';
 
 export interface NodeDeps extends RestartDeps {
   fs: HostFs;

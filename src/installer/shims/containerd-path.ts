@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute } from 'node:path';
-import { RUNTIME_NAMES, resolveRuntimes } from '../catalog/runtimes.ts';
-import type { ContainerdInstance } from './containerd-instance.ts';
-import type { HostFs } from './host-fs.ts';
-import { InstallError } from './install-error.ts';
+import { RUNTIME_NAMES, resolveRuntimes } from '../../catalog/runtimes.ts';
+import type { ContainerdInstance } from '../facts/containerd-instance.ts';
+import type { HostFs } from '../host/fs.ts';
+import { InstallError } from '../errors.ts';
 
 /**
  * containerd before 1.7 drops CRI's runtime_path before it starts a shim (containerd#8207, see

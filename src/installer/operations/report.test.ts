@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { terminationMessage } from './install-command.ts';
+import { terminationMessage } from './run-operation.ts';
 import {
   INSTALL_REPORT_SCHEMA,
   parseInstallReport,
   type InstallReport,
-} from '../formats/install-report.ts';
+} from '../../formats/install-report.ts';
 
 const report = (message: string): InstallReport => ({
   schema: INSTALL_REPORT_SCHEMA,

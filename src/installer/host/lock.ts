@@ -1,6 +1,6 @@
 import { link, lstat, readFile, rm, writeFile } from 'node:fs/promises';
-import type { HostFs } from './host-fs.ts';
-import { InstallError } from './install-error.ts';
+import type { HostFs } from './fs.ts';
+import { InstallError } from '../errors.ts';
 
 export const LOCK_PATH = '/run/wasm-node-installer.lock';
 /** How long a lock file without a PID may be younger than before it counts as abandoned. */

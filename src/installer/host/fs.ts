@@ -14,7 +14,7 @@ import {
   stat,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { resolveInRoot } from './host-path.ts';
+import { resolveInRoot } from './path.ts';
 import { pipeline } from 'node:stream/promises';
 
 /**

@@ -1,8 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { resolveRuntimes } from '../catalog/runtimes.ts';
-import { ConfigError } from '../containerd/config-error.ts';
-import { addRuntimes, removeRuntimes } from '../containerd/patch-config.ts';
-import { UsageError, type CliIo } from './cli-io.ts';
+import { resolveRuntimes } from '../../catalog/runtimes.ts';
+import { ConfigError } from '../../containerd/config-error.ts';
+import { addRuntimes, removeRuntimes } from '../../containerd/patch-config.ts';
+import { UsageError, type CliIo } from './io.ts';
 
 export const DEFAULT_BIN_DIR = '/opt/wasm-node/bin';
 
