@@ -5,7 +5,7 @@ import path from 'node:path';
 import { clusterDown, ensureCluster, type ClusterInfo } from '../../test/support/cluster.ts';
 import { run } from '../../test/support/run-command.ts';
 import { mountsUnder } from '../../test/support/mounts.ts';
-import { processesReferencing } from '../../test/support/processes.ts';
+import { processesReferencing } from '../../test/support/host-processes.ts';
 import { loadKubeConfig } from '../../test/support/kube.ts';
 import { waitFor } from '../../test/support/wait.ts';
 
@@ -93,7 +93,7 @@ function killEverything(workDir: string): void {
 
       await clusterDown();
 
-      expect(processesReferencing(cluster.workDir)).toEqual([]);
+      expect(await processesReferencing(cluster.workDir)).toEqual([]);
       expect(mountsUnder(cluster.workDir)).toEqual([]);
       expect(existsSync(netns)).toBe(false);
       expect(existsSync(`/sys/class/net/${cluster.bridge}`)).toBe(false);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { decodeStatusResponse, registeredHandlers } from './runtime-status.ts';
+import {
+  decodeStatusResponse,
+  decodeVersionResponse,
+  registeredHandlers,
+} from './runtime-status.ts';
 
 // Protobuf encoding by hand, independent of the decoder under test.
 const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(n >> 7)]);
@@ -43,5 +47,20 @@ describe('CRI StatusResponse decoding', () => {
 
   it('rejects a truncated message instead of misreading it', () => {
     expect(() => decodeStatusResponse(message.subarray(0, 10))).toThrow(/truncated/);
+  });
+});
+
+describe('CRI VersionResponse decoding', () => {
+  it('reads the runtime name and version (k3s: containerd with a -k3s suffix)', () => {
+    const message = Uint8Array.from([
+      ...str(1, '0.1.0'),
+      ...str(2, 'containerd'),
+      ...str(3, 'v1.7.23-k3s2'),
+      ...str(4, 'v1'),
+    ]);
+    expect(decodeVersionResponse(message)).toEqual({
+      runtimeName: 'containerd',
+      runtimeVersion: 'v1.7.23-k3s2',
+    });
   });
 });

@@ -35,15 +35,21 @@ export function decodeStatusResponse(buf: Uint8Array): RuntimeStatus {
   return { conditions, info };
 }
 
-/** CRI RuntimeService/Status over the containerd socket, with a deadline. */
-export function criStatus(socketPath: string, timeoutMs: number): Promise<RuntimeStatus> {
+/** One unary CRI RuntimeService call over the containerd socket, with a deadline. */
+function criCall<T>(
+  socketPath: string,
+  method: string,
+  request: Buffer,
+  decode: (res: Buffer) => T,
+  timeoutMs: number,
+): Promise<T> {
   const client = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure());
-  return new Promise<RuntimeStatus>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     client.makeUnaryRequest(
-      '/runtime.v1.RuntimeService/Status',
+      `/runtime.v1.RuntimeService/${method}`,
       (req: Buffer) => req,
-      (res: Buffer) => decodeStatusResponse(res),
-      VERBOSE_REQUEST,
+      decode,
+      request,
       new grpc.Metadata(),
       { deadline: Date.now() + timeoutMs },
       (err, value) =>
@@ -52,6 +58,35 @@ export function criStatus(socketPath: string, timeoutMs: number): Promise<Runtim
           : resolve(value),
     );
   }).finally(() => client.close());
+}
+
+/** CRI RuntimeService/Status over the containerd socket, with a deadline. */
+export function criStatus(socketPath: string, timeoutMs: number): Promise<RuntimeStatus> {
+  return criCall(socketPath, 'Status', VERBOSE_REQUEST, decodeStatusResponse, timeoutMs);
+}
+
+export interface RuntimeVersion {
+  /** e.g. containerd */
+  runtimeName: string;
+  /** e.g. v1.7.11-k3s2 */
+  runtimeVersion: string;
+}
+
+/** Decodes runtime.v1.VersionResponse{version = 1; runtime_name = 2; runtime_version = 3; …}. */
+export function decodeVersionResponse(buf: Uint8Array): RuntimeVersion {
+  const fields = decodeFields(buf);
+  return {
+    runtimeName: stringField(fields, 2) ?? '',
+    runtimeVersion: stringField(fields, 3) ?? '',
+  };
+}
+
+/**
+ * CRI RuntimeService/Version: the running containerd's own word on its release, for when its
+ * binary cannot be asked (k3s' containerd is the multicall k3s binary).
+ */
+export function criVersion(socketPath: string, timeoutMs: number): Promise<RuntimeVersion> {
+  return criCall(socketPath, 'Version', Buffer.alloc(0), decodeVersionResponse, timeoutMs);
 }
 
 /**

@@ -14,8 +14,13 @@ import {
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { killAndWait, unmountBelow, withDescendants } from './host-processes.ts';
-import { processesReferencing } from './processes.ts';
+import {
+  killAndWait,
+  listProcesses,
+  processesReferencing,
+  unmountBelow,
+  withDescendants,
+} from './host-processes.ts';
 import { runCommand, type CommandResult } from './run-command.ts';
 import { waitFor } from './wait.ts';
 
@@ -124,7 +129,8 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
       await removeAllContainers(ctr);
       await stopDaemon();
       // v2 shims are started with `-address <our socket>`: that exact path identifies ours.
-      await killAndWait(withDescendants(processesReferencing(paths.address)), 'SIGKILL', 5_000);
+      const ours = await processesReferencing(paths.address);
+      await killAndWait(withDescendants(ours, await listProcesses()), 'SIGKILL', 5_000);
       await unmountBelow(dir);
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },

@@ -3,7 +3,7 @@ import { BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { startControlPlane, type ControlPlane } from './control-plane.ts';
 import { loadKubeConfig } from './kube.ts';
-import { processesReferencing } from './processes.ts';
+import { processesReferencing } from './host-processes.ts';
 import { kubernetesBinDir } from './tools.ts';
 import { waitFor } from './wait.ts';
 
@@ -39,9 +39,9 @@ describe('startControlPlane', () => {
 
   it('stop() kills every process by PID and removes the work dir', async () => {
     const cp = await start();
-    expect(processesReferencing(cp.workDir).length).toBeGreaterThanOrEqual(2);
+    expect((await processesReferencing(cp.workDir)).length).toBeGreaterThanOrEqual(2);
     await cp.stop();
-    expect(processesReferencing(cp.workDir)).toEqual([]);
+    expect(await processesReferencing(cp.workDir)).toEqual([]);
     expect(existsSync(cp.workDir)).toBe(false);
   }, 60_000);
 

@@ -1,35 +1,23 @@
 // Process and mount helpers for tests that start real daemons as root. Everything is found
 // by PID or by an exact path the test owns, never by process name, so parallel tests and the
 // machine's own daemons are left alone.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listHostProcesses, type HostProcess } from '../../src/installer/host/proc.ts';
 import { runCommand } from './run-command.ts';
 
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  args: string[];
+/** The node's processes, read by the installer's own /proc reader. */
+export const listProcesses = (): Promise<HostProcess[]> => listHostProcesses();
+
+/** PIDs of live processes other than this one whose command line contains `text` (a work dir). */
+export async function processesReferencing(text: string): Promise<number[]> {
+  return (await listProcesses())
+    .filter((p) => p.pid !== process.pid && p.args.join(' ').includes(text))
+    .map((p) => p.pid);
 }
 
-export function listProcesses(): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      // comm may contain spaces and parentheses; the fields after the last ')' are fixed.
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      out.push({ pid: Number(name), ppid, args });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
-}
-
-/** The given PIDs plus all their descendants. */
-export function withDescendants(pids: number[], procs = listProcesses()): number[] {
+/** The given PIDs plus all their descendants among `procs`. */
+export function withDescendants(pids: number[], procs: readonly HostProcess[]): number[] {
   const found = new Set(pids);
   for (let grew = true; grew;) {
     grew = false;

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { killAndWait, listProcesses, unmountBelow, withDescendants } from './host-processes.ts';
+import {
+  killAndWait,
+  listProcesses,
+  processesReferencing,
+  unmountBelow,
+  withDescendants,
+} from './host-processes.ts';
 import { runCommand } from './run-command.ts';
 
 const CLUSTER = fileURLToPath(new URL('../../e2e/cluster/', import.meta.url));
@@ -165,10 +171,9 @@ export async function startSupervisedNode(
     containerdPid,
     logTail,
     stop: async () => {
-      const procs = listProcesses();
-      const ours = procs.filter((p) => p.args.some((a) => a.includes(dir))).map((p) => p.pid);
+      const ours = await processesReferencing(dir);
       await killAndWait([supervisor.pid as number], 'SIGTERM', 15_000);
-      await killAndWait(withDescendants(ours, listProcesses()), 'SIGKILL', 5_000);
+      await killAndWait(withDescendants(ours, await listProcesses()), 'SIGKILL', 5_000);
       await unmountBelow(dir);
       rmSync(dir, { recursive: true, force: true });
     },

@@ -2,19 +2,16 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { resolveRuntimes, RUNTIME_NAMES } from '../../catalog/runtimes.ts';
-import { criStatus } from '../../cri/runtime-status.ts';
-import { UsageError, type CliIo } from './io.ts';
-import { DEFAULT_BIN_DIR } from './config-command.ts';
+import { criStatus, criVersion } from '../../cri/runtime-status.ts';
+import type { HostDeps } from '../host/deps.ts';
 import { hostExec } from '../host/exec.ts';
 import { nodeHostFs } from '../host/fs.ts';
 import { listHostProcesses, nodeBootId, readAsSeenBy } from '../host/proc.ts';
-import { findContainerds } from '../operations/apply-change.ts';
-import {
-  runOperation,
-  terminationMessage,
-  writeTerminationMessage,
-  type Operation,
-} from '../operations/run-operation.ts';
+import { terminationMessage, writeTerminationMessage } from '../operations/report.ts';
+import { runOperation } from '../operations/run-operation.ts';
+import type { Operation } from '../request.ts';
+import { DEFAULT_BIN_DIR } from './config-command.ts';
+import { UsageError, type CliIo } from './io.ts';
 
 const USAGE = `usage: wasm-node-installer install|uninstall|status [options]
   --runtimes NAME[,NAME...]   runtimes (${RUNTIME_NAMES.join(', ')}); install needs it
@@ -47,6 +44,24 @@ function parse(args: string[]) {
   }
 }
 
+/** The real node: its filesystem at `hostRoot`, its processes in /proc, its containerd's CRI. */
+function hostDeps(hostRoot: string, signal: AbortSignal, log: HostDeps['log']): HostDeps {
+  const fs = nodeHostFs(hostRoot);
+  return {
+    fs,
+    exec: hostExec(hostRoot),
+    processes: () => listHostProcesses(),
+    readAsSeenBy: (pid, path) => readAsSeenBy(pid, path),
+    bootId: () => nodeBootId(),
+    criStatus: async (address) => criStatus(await fs.located(address), 10_000),
+    criVersion: async (address) => criVersion(await fs.located(address), 10_000),
+    sleep: (ms) => sleep(ms),
+    now: () => Date.now(),
+    signal,
+    log,
+  };
+}
+
 /** `install|uninstall|status`: changes (or reads) the node this runs on; exit 1 on any failure. */
 export async function nodeCommand(
   operation: Operation,
@@ -68,8 +83,6 @@ export async function nodeCommand(
   const runtimes = resolveRuntimes(
     operation === 'status' && names.length === 0 ? RUNTIME_NAMES : names,
   );
-  const hostRoot = values['host-root'];
-  const fs = nodeHostFs(hostRoot);
   const log = pino({ base: { component: 'wasm-node-installer', operation } });
   // A drain or the Job's deadline: stop if nothing is changed yet, else finish or roll back.
   const stop = new AbortController();
@@ -79,8 +92,8 @@ export async function nodeCommand(
   };
   process.on('SIGTERM', onTerm);
   const report = await runOperation(
-    operation,
     {
+      operation,
       runtimes,
       binDir: values['bin-dir'],
       shimsDir: values['shims-dir'],
@@ -89,19 +102,7 @@ export async function nodeCommand(
       restartTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       lockTimeoutMs: 120_000,
     },
-    {
-      fs,
-      exec: hostExec(hostRoot),
-      processes: () => listHostProcesses(),
-      readAsSeenBy: (pid, path) => readAsSeenBy(pid, path),
-      bootId: () => nodeBootId(),
-      containerds: async () => findContainerds(fs, await listHostProcesses()),
-      criStatus: async (address) => criStatus(await fs.located(address), 10_000),
-      sleep: (ms) => sleep(ms),
-      signal: stop.signal,
-      now: () => Date.now(),
-      log,
-    },
+    hostDeps(values['host-root'], stop.signal, log),
   ).finally(() => process.off('SIGTERM', onTerm));
   io.stdout(`${terminationMessage(report)}\n`);
   await writeTerminationMessage(values['termination-log'], report).catch((err: unknown) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  commandCandidates,
   configAddress,
   containerdInstances,
   kubeletEndpointFlag,
@@ -7,14 +8,26 @@ import {
 } from './containerd-instance.ts';
 import type { HostProcess } from '../host/proc.ts';
 
-const proc = (pid: number, ppid: number, args: string[], exe?: string): HostProcess => ({
+const proc = (
+  pid: number,
+  ppid: number,
+  args: string[],
+  exe?: string,
+  path = '/usr/bin',
+): HostProcess => ({
   pid,
   ppid,
   args,
   comm: (args[0] ?? '').split('/').pop() ?? '',
   exe,
-  path: '/usr/bin',
+  path,
 });
+
+// k3s starts containerd by the name `containerd` with its data dir first on PATH, where
+// `containerd` is a symlink to the multicall k3s binary: /proc/PID/exe resolves to that.
+const K3S_DATA =
+  '/var/lib/rancher/k3s/data/2a9b8c1e4f7d3e6a0b5c8d1f4e7a0b3c6d9e2f5a8b1c4d7e0f3a6b9c2d5e8f1a';
+const K3S_PATH = `${K3S_DATA}/bin:${K3S_DATA}/bin/aux:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 const procs = [
   proc(1, 0, ['/sbin/init']),
@@ -29,7 +42,8 @@ const procs = [
       '-a',
       '/run/k3s/containerd/containerd.sock',
     ],
-    '/var/lib/rancher/k3s/data/abc/bin/containerd',
+    `${K3S_DATA}/bin/k3s`,
+    K3S_PATH,
   ),
   proc(20, 1, ['/usr/bin/containerd'], '/usr/bin/containerd'),
   proc(
@@ -52,8 +66,24 @@ describe('containerd discovery', () => {
       ],
       [20, '/etc/containerd/config.toml', '/run/containerd/containerd.sock'],
     ]);
-    expect(all[0]?.exe).toBe('/var/lib/rancher/k3s/data/abc/bin/containerd');
+    expect(all[0]?.exe).toBe(`${K3S_DATA}/bin/k3s`);
     expect(all[0]?.ancestors[0]).toEqual(['/usr/local/bin/k3s', 'server']);
+  });
+
+  it('runs k3s’ containerd by the name it was started by, found on its PATH, not as the k3s CLI', () => {
+    const k3s = procs[2] as HostProcess;
+    expect(commandCandidates(k3s)[0]).toBe(`${K3S_DATA}/bin/containerd`);
+    const exists = (p: string) => p === `${K3S_DATA}/bin/containerd`;
+    const [found] = containerdInstances([k3s], () => undefined, exists);
+    expect(found?.command).toBe(`${K3S_DATA}/bin/containerd`);
+    // Without the link (or for containerd itself) the binary is run as it is.
+    expect(containerdInstances([k3s], () => undefined)[0]?.command).toBe(`${K3S_DATA}/bin/k3s`);
+    expect(all.find((c) => c.pid === 20)?.command).toBe('/usr/bin/containerd');
+  });
+
+  it('a multicall binary started by an absolute path is run by that path', () => {
+    const rke = proc(9, 1, ['/opt/bin/containerd', '-c', '/x.toml'], '/opt/bin/multi');
+    expect(commandCandidates(rke)).toEqual(['/opt/bin/containerd']);
   });
 
   it('picks the kubelet’s containerd when several run, or the one asked for', () => {

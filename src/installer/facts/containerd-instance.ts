@@ -8,8 +8,13 @@ export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';
 /** The containerd that runs the node's pods, as found in /proc. */
 export interface ContainerdInstance {
   pid: number;
-  /** Its binary: used for `config default|dump` so validation matches the running release. */
+  /** Its binary, /proc/PID/exe: the file behind every symlink (k3s: data/<hash>/bin/k3s). */
   exe: string;
+  /**
+   * The path to run it by for `--version` and `config default|dump`, so that the running
+   * release answers: the name it was started by (k3s' multicall binary dispatches on it).
+   */
+  command: string;
   configPath: string;
   address: string;
   /** Its PATH, where it looks up shims that have no runtime_path. */
@@ -75,16 +80,41 @@ export function configAddress(doc: Record<string, unknown>): string | undefined 
   return typeof address === 'string' && address !== '' ? address : undefined;
 }
 
-/** Every containerd in `procs`, with flags resolved; `addressIn` reads a config's socket. */
+/**
+ * Where the name containerd was started by may be, when its binary is not containerd itself:
+ * its argv[0] if a path, else that name in each directory of its PATH (k3s starts `containerd`
+ * with its data/<hash>/bin first on PATH, where `containerd` links to the k3s binary).
+ */
+export function commandCandidates(p: HostProcess): string[] {
+  const name = p.args[0] ?? '';
+  if (basename(p.exe ?? '') === 'containerd' || name === '') return [];
+  if (name.startsWith('/')) return [name];
+  if (name.includes('/')) return [];
+  return (p.path ?? '')
+    .split(':')
+    .filter((dir) => dir.startsWith('/'))
+    .map((dir) => `${dir.replace(/\/+$/, '')}/${name}`);
+}
+
+/** Containerd processes among `procs` (never a shim). */
+export const containerdProcesses = (procs: readonly HostProcess[]) => procs.filter(isContainerd);
+
+/**
+ * Every containerd in `procs`, with flags resolved; `addressIn` reads a config's socket,
+ * `exists` says which commandCandidates() exist on the host.
+ */
 export function containerdInstances(
   procs: readonly HostProcess[],
   addressIn: (configPath: string) => string | undefined,
+  exists: (path: string) => boolean = () => false,
 ): ContainerdInstance[] {
   return procs.filter(isContainerd).map((p) => {
     const configPath = flag(p.args, ['--config', '-c']) ?? DEFAULT_CONFIG;
+    const exe = p.exe ?? p.args[0] ?? 'containerd';
     return {
       pid: p.pid,
-      exe: p.exe ?? p.args[0] ?? 'containerd',
+      exe,
+      command: commandCandidates(p).find(exists) ?? exe,
       configPath,
       address: flag(p.args, ['--address', '-a']) ?? addressIn(configPath) ?? DEFAULT_ADDRESS,
       path: p.path,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { terminationMessage } from './run-operation.ts';
+import { terminationMessage } from './report.ts';
 import {
   INSTALL_REPORT_SCHEMA,
   parseInstallReport,

@@ -1,16 +1,20 @@
-import { registeredHandlers, type RuntimeStatus } from '../../cri/runtime-status.ts';
-import { selectContainerd, type ContainerdInstance } from '../facts/containerd-instance.ts';
-import type { HostExec } from '../host/exec.ts';
+import type { RuntimeStatus } from '../../cri/runtime-status.ts';
 import { InstallError } from '../errors.ts';
+import { findContainerds } from '../facts/containerd-discovery.ts';
+import { selectContainerd, type ContainerdInstance } from '../facts/containerd-instance.ts';
+import type { HostDeps } from '../host/deps.ts';
 import type { RestartMethod } from '../plan/node-flavour.ts';
 
-export interface RestartDeps {
-  exec: HostExec;
-  /** The containerd processes running now. */
-  containerds: () => Promise<ContainerdInstance[]>;
-  criStatus: (address: string) => Promise<RuntimeStatus>;
-  sleep: (ms: number) => Promise<void>;
-  now: () => number;
+type RestartDeps = Pick<HostDeps, 'exec' | 'fs' | 'processes' | 'criStatus' | 'sleep' | 'now'>;
+
+/** The containerd serving `address` now, or undefined when none does. */
+export async function runningPid(deps: RestartDeps, address: string): Promise<number | undefined> {
+  try {
+    const all = await findContainerds(deps.fs, await deps.processes());
+    return selectContainerd(all, { socket: address }).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 function command(method: RestartMethod): string[] {
@@ -56,7 +60,8 @@ export async function waitForContainerd(
   for (;;) {
     let last: string;
     try {
-      const inst = selectContainerd(await deps.containerds(), { socket: address });
+      const all = await findContainerds(deps.fs, await deps.processes());
+      const inst = selectContainerd(all, { socket: address });
       if (inst.pid === oldPid) {
         last = `containerd ${oldPid} has not exited yet`;
       } else {
@@ -73,13 +78,4 @@ export async function waitForContainerd(
     }
     await deps.sleep(500);
   }
-}
-
-/** Handlers whose runtime type the CRI plugin does not report as expected. */
-export function missingHandlers(
-  status: RuntimeStatus,
-  expected: ReadonlyMap<string, string>,
-): string[] {
-  const got = registeredHandlers(status);
-  return [...expected].filter(([name, type]) => got.get(name) !== type).map(([name]) => name);
 }

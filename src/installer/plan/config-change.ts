@@ -22,16 +22,15 @@ export interface ConfigChange {
   patch: PatchResult;
 }
 
-export interface CurrentFiles {
+/** The config files as the node has them now. */
+export interface ConfigFiles {
   target: string | undefined;
   /** The file the distribution rendered from a template, for `template` targets. */
   rendered: string | undefined;
-  /** `containerd config default` of the node's binary, used when a plain config is missing. */
-  seed: () => Promise<string>;
+  /** `containerd config default` of the node's binary, read when a plain config is missing. */
+  seed: string | undefined;
   /** The version key of the distribution's own config, for drop-ins. */
   version: number;
-  /** containerd's built-in runtimes when it forgets them once a file declares any (1.x). */
-  builtIn?: TomlTable | undefined;
 }
 
 function spliceBlock(into: string, from: string): string {
@@ -40,7 +39,13 @@ function spliceBlock(into: string, from: string): string {
   return block === undefined ? base : base.slice(0, at) + block + base.slice(at);
 }
 
-function requireRendered(target: EditTarget & { kind: 'template' }, files: CurrentFiles): string {
+function requireSeed(target: EditTarget, files: ConfigFiles): string {
+  if (files.seed === undefined)
+    throw new InstallError('config-missing', `${target.path} is missing and no default was read`);
+  return files.seed;
+}
+
+function requireRendered(target: EditTarget & { kind: 'template' }, files: ConfigFiles): string {
   if (files.rendered === undefined) {
     throw new InstallError(
       'config-missing',
@@ -50,16 +55,20 @@ function requireRendered(target: EditTarget & { kind: 'template' }, files: Curre
   return files.rendered;
 }
 
-/** The change that puts our runtimes in place, from the files as they are now. Pure but for the seed. */
-export async function planInstall(
+/**
+ * The change that puts our runtimes in place, from the files as they are now. `builtIn`:
+ * containerd's built-in runtimes where it forgets them once a file declares any (1.x).
+ */
+export function planInstall(
   target: EditTarget,
-  files: CurrentFiles,
+  files: ConfigFiles,
   runtimes: readonly RuntimeInstall[],
-): Promise<ConfigChange> {
+  builtIn?: TomlTable,
+): ConfigChange {
   switch (target.kind) {
     case 'config': {
-      const text = files.target ?? `${SEEDED_MARKER}\n${await files.seed()}`;
-      const patch = addRuntimes(text, { runtimes, builtIn: files.builtIn });
+      const text = files.target ?? `${SEEDED_MARKER}\n${requireSeed(target, files)}`;
+      const patch = addRuntimes(text, { runtimes, builtIn });
       return {
         target,
         before: files.target,
@@ -73,7 +82,7 @@ export async function planInstall(
       // Our block is computed against the rendered file (its namespace, runc's cgroup driver,
       // handlers the distribution already registers), then carried into the template.
       const rendered = requireRendered(target, files);
-      const patch = addRuntimes(rendered, { runtimes, builtIn: files.builtIn });
+      const patch = addRuntimes(rendered, { runtimes, builtIn });
       const template = files.target ?? target.base;
       const after = spliceBlock(template, patch.text);
       return {
@@ -101,7 +110,7 @@ export async function planInstall(
 }
 
 /** The change that takes our runtimes out again, leaving every byte that was not ours. */
-export function planUninstall(target: EditTarget, files: CurrentFiles): ConfigChange {
+export function planUninstall(target: EditTarget, files: ConfigFiles): ConfigChange {
   switch (target.kind) {
     case 'config': {
       const text = files.target ?? '';

@@ -12,6 +12,7 @@ import {
 const inst = (configPath: string, ...ancestors: string[][]): ContainerdInstance => ({
   pid: 42,
   exe: '/usr/bin/containerd',
+  command: '/usr/bin/containerd',
   configPath,
   address: '/run/containerd/containerd.sock',
   path: '/usr/bin',

@@ -33,6 +33,7 @@ function shipped(content: string) {
 const containerd = (path: string): ContainerdInstance => ({
   pid: 1,
   exe: '/usr/bin/containerd',
+  command: '/usr/bin/containerd',
   configPath: '/etc/containerd/config.toml',
   address: '/run/containerd/containerd.sock',
   path,

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { resolveRuntimes } from '../../catalog/runtimes.ts';
 import { nodeHostFs } from '../host/fs.ts';
 import type { InstallError } from '../errors.ts';
-import { copyShims, planShims } from './manifest.ts';
+import { copyShims } from './copy.ts';
+import { planShims } from './manifest.ts';
 import {
   bundleListing,
   SHIMS_MANIFEST_SCHEMA,
