@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
+import { ensureCluster, nodeMachine, type ClusterInfo } from '../test/support/cluster.ts';
 import { run } from '../test/support/run-command.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
 import { kubectlFor, loadKubeConfig, type Kubectl } from '../test/support/kube.ts';
@@ -54,11 +54,8 @@ beforeAll(async () => {
     await run('bash', [repoPath('e2e/images/build-operator-image.sh'), archive], {
       timeoutMs: 10 * 60_000,
     });
-    await run(
-      'bash',
-      [repoPath('e2e/images/import.sh'), '--address', cluster.containerdSocket, archive],
-      { timeoutMs: 5 * 60_000 },
-    );
+    // The scheduler may place the operator on any node.
+    await Promise.all(cluster.nodes.map((n) => nodeMachine(cluster, n).importImages([archive])));
   } finally {
     await rm(images, { recursive: true, force: true });
   }
@@ -102,7 +99,7 @@ describe('helm install into the local cluster', () => {
         values: {
           image: { repository: 'localhost/wasm-node-operator', tag: 'e2e', pullPolicy: 'Never' },
           installerImage: { repository: 'localhost/wasm-node-installer', tag: 'e2e' },
-          // The local cluster has no kube-proxy: the pod reaches the apiserver on the host.
+          // The local cluster has no kube-proxy: the pod reaches the apiserver on the host bridge.
           hostNetwork: true,
           env: [
             { name: 'KUBERNETES_SERVICE_HOST', value: apiserver.hostname },
@@ -138,11 +135,12 @@ describe('helm install into the local cluster', () => {
       expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
       expect(pod.status?.containerStatuses?.[0]?.restartCount).toBe(0);
 
-      // On the host network its health port is this machine's: the caches synced through RBAC...
-      const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      // On the host network its health port is its node's: the caches synced through RBAC...
+      const operator = `http://${pod.status?.hostIP}:${healthPort}`;
+      const ready = await fetch(`${operator}/readyz`);
       expect(ready.status).toBe(200);
       // ...and it stands by: not the leader, the lease untouched.
-      const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+      const metrics = await (await fetch(`${operator}/metrics`)).text();
       expect(metrics).toMatch(/^wasm_node_operator_leader 0$/m);
       const lease = await loadKubeConfig(cluster.kubeconfig)
         .makeApiClient(CoordinationV1Api)

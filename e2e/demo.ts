@@ -2,11 +2,11 @@
 // from the Helm chart, the node opted in, the hello Wasm pod, and the story of what happened.
 // Everything it does goes through e2e/local-deploy.ts, as the e2e suite does.
 import type { V1Node } from '@kubernetes/client-node';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ANNOTATIONS, LABELS } from '../src/operator/keys.ts';
-import { readClusterInfo } from '../test/support/cluster.ts';
+import { nodeMachine, readClusterInfo } from '../test/support/cluster.ts';
 import {
   GREETING,
   NAMESPACE,
@@ -40,12 +40,19 @@ async function step<T>(title: string, run: () => Promise<T>): Promise<{ value: T
 const demoStart = Date.now();
 const setupSeconds = Number(process.env.DEMO_SETUP_SECONDS ?? '0');
 
-const up = await step('Starting the local Kubernetes cluster (kubelet 1.34 + containerd 1.6)', () =>
-  runScript('e2e/cluster/up.sh', [], { progress: true, timeoutMs: 60 * 60_000 }),
+// One node is enough here: a Debian 12 machine (reused when a bigger test cluster is up).
+const up = await step(
+  'Starting the local Kubernetes cluster (a Debian 12 systemd node: kubelet 1.34, containerd 1.6)',
+  () =>
+    runScript('e2e/cluster/up.sh', ['--nodes', 'bookworm'], {
+      progress: true,
+      timeoutMs: 60 * 60_000,
+    }),
 );
 const cluster = readClusterInfo();
 const d = connect(cluster, { progress: true });
-const node = cluster.nodeName;
+const node = cluster.nodes[0]?.name ?? '';
+const machine = nodeMachine(cluster, node);
 
 const images = await step(
   'Building the operator, installer and hello-Wasm images (offline)',
@@ -63,17 +70,16 @@ const operator = await step(`helm upgrade --install ${RELEASE} charts/wasm-node-
   installOperator(d),
 );
 
-const containerdPid = () =>
-  readFileSync(path.join(cluster.workDir, 'run/containerd.pid'), 'utf8').trim();
-const pidBefore = containerdPid();
+const containerdPid = async () => (await machine.sh('systemctl show -P MainPID containerd')).trim();
+const pidBefore = await containerdPid();
 const alreadyReady = isReady(await d.core.readNode({ name: node }));
 const jobsSeen = new Set<string>();
 let lastStatus: string | undefined;
 const provision = await step(
   `kubectl annotate node ${node} ${OPT_IN_ANNOTATION}=true`,
   async () => {
-    await setOptIn(d, true);
-    return waitForNodeReady(d, {
+    await setOptIn(d, node, true);
+    return waitForNodeReady(d, node, {
       timeoutMs: 5 * 60_000,
       observe: (n: V1Node, jobs) => {
         for (const job of jobs) {
@@ -89,12 +95,12 @@ const provision = await step(
     });
   },
 );
-const pidAfter = containerdPid();
+const pidAfter = await containerdPid();
 const verified = provision.value.metadata?.annotations?.[ANNOTATIONS.message] ?? '';
 
 const hello = await step(
   'Running a Pod with runtimeClassName: wasmtime (localhost/wasm-hello:v1)',
-  () => runHelloPod(d, { namespace: 'default', name: 'wasm-hello', timeoutMs: 3 * 60_000 }),
+  () => runHelloPod(d, { namespace: 'default', name: 'wasm-hello', node, timeoutMs: 3 * 60_000 }),
 );
 say(`\n${bold('kubectl logs wasm-hello:')}\n${hello.value.logs.trimEnd()}`);
 if (!hello.value.logs.includes(GREETING) || hello.value.pod.status?.phase !== 'Succeeded') {
@@ -103,7 +109,7 @@ if (!hello.value.logs.includes(GREETING) || hello.value.pod.status?.phase !== 'S
 
 const restarted =
   pidBefore !== pidAfter
-    ? `containerd restarted, pid ${pidBefore} → ${pidAfter}`
+    ? `containerd.service restarted by systemd, pid ${pidBefore} → ${pidAfter}`
     : 'containerd untouched';
 const install = alreadyReady
   ? 'node was already provisioned'
@@ -121,13 +127,14 @@ say(
   ].join(' · '),
 );
 say(`
-  1. The cluster runs a real kubelet on this machine; containerd 1.6 runs under a supervisor
-     that stands in for systemd (${cluster.workDir}).
+  1. Node ${node} is a Debian 12 system booted with systemd as PID 1 (/sbin/init, a
+     systemd-nspawn machine in ${cluster.machinesDir}), running Debian's containerd.service
+     with the config the package ships, and a kubelet.service.
   2. The operator (namespace ${NAMESPACE}) saw the ${OPT_IN_ANNOTATION}=true annotation and started a
      privileged installer Job on node ${node}${jobsSeen.size > 0 ? ` (${[...jobsSeen].join(', ')})` : ''}.
-  3. The installer checked the shim against its checksum, added the wasmtime handler to
-     ${cluster.containerdConfig}, restarted containerd and saw the handler
-     registered through CRI (the node says "${verified}").
+  3. The installer checked the shim against its checksum, added the wasmtime handler to the
+     node's /etc/containerd/config.toml, restarted containerd.service through the node's
+     systemd and saw the handler registered through CRI (the node says "${verified}").
   4. Only then did the operator label the node ${READY_LABEL}=ready; the RuntimeClass
      "wasmtime" selects that label, so Wasm pods land only on verified nodes.
   5. The hello pod ran the WASI module with wasmtime and exited 0.
@@ -143,4 +150,5 @@ ${bold('The cluster keeps running. Try:')}
   ${kubectl} -n ${NAMESPACE} logs deploy/${RELEASE}
   ${kubectl} get events --field-selector involvedObject.name=${node}
   ${kubectl} annotate node ${node} ${OPT_IN_ANNOTATION}-   # opt out: runtimes removed, config restored
+  WASM_NODE_MACHINES_DIR=${cluster.machinesDir} bash e2e/machines/exec.sh ${node} journalctl -u containerd
 ${bold('Clean up:')} npm run cluster:down`);

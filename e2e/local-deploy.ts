@@ -1,6 +1,7 @@
 // The operator on the local cluster, driven the same way by `npm run demo` (e2e/demo.ts) and the
-// end-to-end suite (e2e/wasm-node.test.ts): offline images, the Helm chart with the values a
-// cluster without kube-proxy needs, opting the node in and out, and the hello Wasm pod.
+// end-to-end suite (e2e/wasm-node.test.ts): offline images imported into every node machine, the
+// Helm chart with the values a cluster without kube-proxy needs, opting nodes in and out, and the
+// hello Wasm pod.
 import {
   AppsV1Api,
   BatchV1Api,
@@ -13,7 +14,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { ANNOTATIONS, LABELS, READY, STATUS, runtimeLabel } from '../src/operator/keys.ts';
-import type { ClusterInfo } from '../test/support/cluster.ts';
+import { nodeMachine, type ClusterInfo } from '../test/support/cluster.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
 import { kubectlFor, loadKubeConfig, type Kubectl } from '../test/support/kube.ts';
 import { repoPath } from '../test/support/repo.ts';
@@ -29,7 +30,7 @@ export const RUNTIME = 'wasmtime';
 export const READY_LABEL = runtimeLabel(RUNTIME);
 export const HELLO_IMAGE = 'localhost/wasm-hello:v1';
 export const GREETING = 'Hello from WebAssembly on wasm-node-operator!';
-/** The operator's /healthz, /readyz and /metrics port: on the node itself (host network). */
+/** The operator's /healthz, /readyz and /metrics port: on its node's address (host network). */
 export const OPERATOR_PORT = 18080;
 
 /** A cold machine compiles the Wasm shim for the installer image. */
@@ -94,7 +95,7 @@ export async function runScript(
   return result.stdout;
 }
 
-/** Builds the images one after the other (2 cores), then imports them into the node's containerd. */
+/** Builds the images one after the other (2 cores), then imports them into every node. */
 export async function buildImages(
   d: LocalDeploy,
   images: readonly LocalImage[],
@@ -108,11 +109,14 @@ export async function buildImages(
     const stdout = await runScript(script, archive ? [...args, archive] : args, opts);
     archives.push(archive ?? stdout.trim().split('\n').at(-1) ?? '');
   }
-  const socket = ['--address', d.cluster.containerdSocket];
-  await runScript('e2e/images/import.sh', [...socket, ...archives], {
-    ...opts,
-    timeoutMs: 5 * 60_000,
-  });
+  await importImages(d, archives);
+}
+
+/** Imports image archives into the containerd of every node machine, all nodes at once. */
+export async function importImages(d: LocalDeploy, archives: readonly string[]): Promise<void> {
+  await Promise.all(
+    d.cluster.nodes.map((node) => nodeMachine(d.cluster, node).importImages(archives)),
+  );
 }
 
 export interface OperatorOptions {
@@ -120,29 +124,48 @@ export interface OperatorOptions {
   installerTag?: string;
   /** The drift check: how often ready nodes are re-verified. */
   reverifyInterval?: string;
+  /** Installer Jobs at once (a count or "N%"). */
+  maxConcurrentInstalls?: number | string;
+  /** Failed nodes that pause the rollout. */
+  failureBudget?: number;
+  /** Added to the RuntimeClass's scheduling.tolerations (dedicated Wasm nodes). */
+  runtimeClassTolerations?: Record<string, string>[];
 }
 
-/** Chart values for the local cluster: local images, no kube-proxy, the supervisor's restart. */
+/**
+ * Chart values for the local cluster: local images, no kube-proxy. No restart command: the
+ * installer restarts containerd through each node's systemd, as on users' nodes.
+ */
 export function operatorValues(
   cluster: ClusterInfo,
   opts: OperatorOptions = {},
 ): Record<string, unknown> {
+  const apiserver = new URL(cluster.server);
   return {
     image: { repository: 'localhost/wasm-node-operator', tag: 'e2e', pullPolicy: 'Never' },
     installerImage: {
       repository: 'localhost/wasm-node-installer',
       tag: opts.installerTag ?? 'e2e',
     },
-    // No Service network here: the operator talks to the apiserver on the node's loopback.
+    // No Service network here: the operator talks to the apiserver on the cluster bridge.
     hostNetwork: true,
     env: [
-      { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' },
-      { name: 'KUBERNETES_SERVICE_PORT', value: new URL(cluster.server).port },
+      { name: 'KUBERNETES_SERVICE_HOST', value: apiserver.hostname },
+      { name: 'KUBERNETES_SERVICE_PORT', value: apiserver.port },
     ],
     config: {
       runtimes: [RUNTIME],
-      installer: { imagePullPolicy: 'Never', restartCommand: cluster.restartContainerd },
-      rollout: { reverifyInterval: opts.reverifyInterval ?? '1h' },
+      installer: { imagePullPolicy: 'Never' },
+      rollout: {
+        reverifyInterval: opts.reverifyInterval ?? '1h',
+        ...(opts.maxConcurrentInstalls === undefined
+          ? {}
+          : { maxConcurrentInstalls: opts.maxConcurrentInstalls }),
+        ...(opts.failureBudget === undefined ? {} : { failureBudget: opts.failureBudget }),
+      },
+      ...(opts.runtimeClassTolerations
+        ? { runtimeClass: { tolerations: opts.runtimeClassTolerations } }
+        : {}),
       server: { port: OPERATOR_PORT },
     },
   };
@@ -202,32 +225,35 @@ export async function uninstallOperator(d: LocalDeploy): Promise<void> {
 
 export async function patchNodeMetadata(
   d: LocalDeploy,
+  node: string,
   metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
 ): Promise<void> {
   await d.core.patchNode(
-    { name: d.cluster.nodeName, body: { metadata } },
+    { name: node, body: { metadata } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
 }
 
 /** `kubectl annotate node <node> wasm-node=true`, or its removal (opt-out). */
-export function setOptIn(d: LocalDeploy, optedIn: boolean): Promise<void> {
-  return patchNodeMetadata(d, { annotations: { [OPT_IN_ANNOTATION]: optedIn ? 'true' : null } });
+export function setOptIn(d: LocalDeploy, node: string, optedIn: boolean): Promise<void> {
+  return patchNodeMetadata(d, node, {
+    annotations: { [OPT_IN_ANNOTATION]: optedIn ? 'true' : null },
+  });
 }
 
 /** Strips every label and annotation the operator or the opt-in put on the node. */
-export async function clearNodeMarkers(d: LocalDeploy): Promise<void> {
-  const node = await d.core.readNode({ name: d.cluster.nodeName });
-  const ours = (key: string) => key === OPT_IN_ANNOTATION || key.includes('wasm-node.dev/');
+export async function clearNodeMarkers(d: LocalDeploy, node: string): Promise<void> {
+  const current = await d.core.readNode({ name: node });
+  const ours = (key: string) => key === OPT_IN_ANNOTATION || key.includes('wasm-node.dev');
   const nulls = (record: Record<string, string> = {}) =>
     Object.fromEntries(
       Object.keys(record)
         .filter(ours)
         .map((k) => [k, null]),
     );
-  await patchNodeMetadata(d, {
-    labels: nulls(node.metadata?.labels),
-    annotations: nulls(node.metadata?.annotations),
+  await patchNodeMetadata(d, node, {
+    labels: nulls(current.metadata?.labels),
+    annotations: nulls(current.metadata?.annotations),
   });
 }
 
@@ -246,16 +272,17 @@ export function isReady(node: V1Node): boolean {
  */
 export function waitForNodeReady(
   d: LocalDeploy,
+  name: string,
   opts: { timeoutMs: number; observe?: (node: V1Node, jobs: V1Job[]) => void },
 ): Promise<V1Node> {
   let failure: string | undefined;
   return waitFor(
-    `node ${d.cluster.nodeName} to be labelled ${READY_LABEL}=${READY}`,
+    `node ${name} to be labelled ${READY_LABEL}=${READY}`,
     async () => {
-      const node = await d.core.readNode({ name: d.cluster.nodeName });
+      const node = await d.core.readNode({ name });
       opts.observe?.(node, await installerJobs(d));
       if (node.metadata?.labels?.[LABELS.status] === STATUS.failed) {
-        failure = `the operator marked the node failed: ${node.metadata.annotations?.[ANNOTATIONS.message] ?? '(no message)'}`;
+        failure = `the operator marked node ${name} failed: ${node.metadata.annotations?.[ANNOTATIONS.message] ?? '(no message)'}`;
       }
       return isReady(node) && node;
     },
@@ -268,14 +295,17 @@ export interface WasmPodResult {
   logs: string;
 }
 
-/** Runs the WASI hello module with runtimeClassName wasmtime until it exits, and reads its logs. */
+/**
+ * Runs the WASI hello module with runtimeClassName wasmtime until it exits, and reads its logs;
+ * on `node` when given (through the scheduler, which also applies the RuntimeClass's selector).
+ */
 export async function runHelloPod(
   d: LocalDeploy,
-  opts: { namespace: string; name: string; timeoutMs: number },
+  opts: { namespace: string; name: string; timeoutMs: number; node?: string },
 ): Promise<WasmPodResult> {
   const { namespace, name } = opts;
   await d.kubectl(['-n', namespace, 'delete', 'pod', name, '--ignore-not-found', '--wait=true']);
-  await d.core.createNamespacedPod({ namespace, body: helloPod(name) });
+  await d.core.createNamespacedPod({ namespace, body: helloPod(name, opts.node) });
   const pod = await waitFor(
     `Wasm pod ${namespace}/${name} to exit`,
     async () => {
@@ -291,10 +321,11 @@ export async function runHelloPod(
   return { pod, logs: await d.kubectl(['-n', namespace, 'logs', name]) };
 }
 
-export function helloPod(name: string): V1Pod {
+export function helloPod(name: string, node?: string): V1Pod {
   return {
     metadata: { name, labels: { app: 'wasm-hello' } },
     spec: {
+      ...(node ? { nodeSelector: { 'kubernetes.io/hostname': node } } : {}),
       runtimeClassName: RUNTIME,
       restartPolicy: 'Never',
       automountServiceAccountToken: false,

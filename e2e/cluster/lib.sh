@@ -4,24 +4,24 @@ source "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 W=${WASM_NODE_CLUSTER_DIR:-/var/lib/wasm-node-e2e}
-RUN=$W/run LOGD=$W/log ETC=$W/etc VAR=$W/var PKI=$W/pki BIN=$W/bin
-SOCK=$RUN/containerd/containerd.sock
+RUN=$W/run LOGD=$W/log VAR=$W/var PKI=$W/pki BIN=$W/bin
 KUBECONFIG_ADMIN=$W/admin.kubeconfig
+# The worker nodes are machines (e2e/machines), kept here rather than with tests' machines.
+export WASM_NODE_MACHINES_DIR=$W/machines
 
 # Fixed ports outside the kernel's ephemeral range (32768+), so they never collide with the
 # random ports of control-plane-only test instances running next to the cluster.
-ETCD_PORT=12379 ETCD_PEER_PORT=12380 APISERVER_PORT=16443 KUBELET_PORT=10250
-CNI_NETWORK=wasm-e2e BRIDGE=wasme2e0 POD_SUBNET=10.244.0.0/24 SERVICE_RANGE=10.96.0.0/24
-# What up records and down restores: the kubelet rewrites the first three at start
-# (setupKernelTunables), the CNI bridge plugin (isGateway) switches on forwarding.
-HOST_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward)
-# Paths outside the work dir that the kubelet creates (hard-coded in 1.34), and directories
-# containerd and the CNI plugins create that other containerds on the machine may use too
-# (removed only when empty), children before parents.
-HOST_PATHS=(/var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers)
-HOST_SHARED_DIRS=(/var/lib/cni/results /var/lib/cni /run/netns)
-# The Kubernetes processes; containerd and its supervisor are handled on their own.
-CONTROL_PLANE=(kubelet kube-scheduler kube-controller-manager kube-apiserver etcd)
+ETCD_PORT=12379 ETCD_PEER_PORT=12380 APISERVER_PORT=16443
+# The cluster network: a host bridge the machines' eth0 hang off. The apiserver listens on the
+# bridge address; node N is .(10+N) and runs its pods in 10.244.N.0/24 inside the machine.
+BRIDGE=wne2e0 NETWORK_PREFIX=10.250.0 SERVICE_RANGE=10.96.0.0/24
+GATEWAY=$NETWORK_PREFIX.1
+SERVER=https://$GATEWAY:$APISERVER_PORT
+# The default workers: Debian 12 (containerd 1.6.20), Debian 13 (1.7.24), Debian 13 with
+# upstream containerd 2.4.2. SUITE[:CONTAINERD], comma-separated; WASM_NODE_CLUSTER_NODES or
+# up.sh --nodes picks others. Debian unstable cannot run a kubelet here (e2e/machines/README.md).
+DEFAULT_NODES=bookworm,trixie,trixie:v2.4.2
+CONTROL_PLANE=(kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 die() { log "ERROR: $*"; exit 1; }
 # down deletes below it: only a dedicated absolute directory, at least two levels deep.
@@ -102,9 +102,11 @@ wait_for() { # TIMEOUT_SECONDS WHAT COMPONENT CHECK...
 CLOCK_START=$(date +%s%N)
 step() { log "$(printf '%6.1fs' "$(( ($(date +%s%N) - CLOCK_START) / 1000000 ))e-3")  $*"; }
 
-render() { # TEMPLATE OUT ; fills the @NAME@ placeholders of e2e/cluster/config files
-  mkdir -p "$(dirname "$2")"
-  sed -e "s|@WORKDIR@|$W|g" -e "s|@SOCK@|$SOCK|g" -e "s|@CNI_NETWORK@|$CNI_NETWORK|g" \
-    -e "s|@BRIDGE@|$BRIDGE|g" -e "s|@POD_SUBNET@|$POD_SUBNET|g" -e "s|@KUBELET_PORT@|$KUBELET_PORT|g" \
-    "$1" > "$2"
+# Node N of a SUITE[:CONTAINERD] spec: its name (also its hostname), address and pod subnet.
+node_name() { # INDEX SPEC
+  local suite=${2%%:*} containerd=distro
+  [[ $2 == *:* ]] && containerd=${2#*:}
+  if [ "$containerd" = distro ]; then echo "e2e-$1-$suite"; else echo "e2e-$1-$suite-${containerd//./-}"; fi
 }
+node_address() { echo "$NETWORK_PREFIX.$((10 + $1))"; }
+node_subnet() { echo "10.244.$1.0/24"; }

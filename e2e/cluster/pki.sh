@@ -22,8 +22,10 @@ cert() { # NAME SUBJECT EXTENDED_USAGE [SUBJECT_ALT_NAMES]
       -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n%s' \
         "$3" "${4:+subjectAltName=$4}") 2>/dev/null
 }
+# The serving cert also names the host of SERVER_URL (the cluster's bridge address).
+host=${server#https://}; host=${host%%:*}
 cert apiserver /CN=kube-apiserver serverAuth \
-  DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1
+  "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1$([[ $host =~ ^[0-9.]+$ && $host != 127.0.0.1 ]] && echo ",IP:$host")"
 cert admin /O=system:masters/CN=admin clientAuth
 cert controller-manager /CN=system:kube-controller-manager clientAuth
 cert scheduler /CN=system:kube-scheduler clientAuth

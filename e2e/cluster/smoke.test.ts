@@ -1,12 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BatchV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
-import { ensureCluster, type ClusterInfo } from '../../test/support/cluster.ts';
+import { ensureCluster, nodeMachine, type ClusterInfo } from '../../test/support/cluster.ts';
 import { kubectlFor, loadKubeConfig, type Kubectl } from '../../test/support/kube.ts';
 import { waitFor } from '../../test/support/wait.ts';
 
 // Reuses a healthy cluster (e.g. from `npm run cluster:up`) and leaves it running for the other
-// e2e tests; e2e/cluster/teardown.test.ts checks cluster:down.
+// e2e tests; e2e/cluster/teardown.test.ts checks cluster:down. Every node is a systemd machine
+// (e2e/machines) with its distribution's containerd.
+
+/** What each default node must report: its spec -> containerd and OS. */
+const EXPECTED: Record<string, { runtime: RegExp; os: RegExp }> = {
+  bookworm: { runtime: /^containerd:\/\/1\.6\.20$/, os: /^Debian GNU\/Linux 12 / },
+  trixie: { runtime: /^containerd:\/\/1\.7\.24$/, os: /^Debian GNU\/Linux 13 / },
+  'trixie:v2.4.2': { runtime: /^containerd:\/\/2\.4\.2$/, os: /^Debian GNU\/Linux 13 / },
+};
 describe('local cluster', () => {
   let cluster: ClusterInfo;
   let core: CoreV1Api;
@@ -36,68 +43,77 @@ describe('local cluster', () => {
   const readPod = async (name: string): Promise<V1Pod> =>
     core.readNamespacedPod({ name, namespace });
 
-  it('has a Ready node on containerd 1.6', async () => {
-    // Polled: another e2e test may just have restarted containerd, which the node status
-    // reflects for a few seconds (not Ready, runtime version unknown).
-    const node = await waitFor(
-      `node ${cluster.nodeName} Ready on containerd 1.6`,
-      async () => {
-        const n = await core.readNode({ name: cluster.nodeName });
-        const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-        const runtime = n.status?.nodeInfo?.containerRuntimeVersion ?? '';
-        return ready && /^containerd:\/\/1\.6\./.test(runtime) && n;
-      },
-      { timeoutMs: 60_000 },
-    );
-    expect(node.status?.nodeInfo?.kubeletVersion).toMatch(/^v1\.3[1-7]\./);
-  }, 70_000);
-
-  it('runs a privileged hostPID pod that sees the host through a hostPath mount of /', async () => {
-    await core.createNamespacedPod({
-      namespace,
-      body: {
-        metadata: { name: 'host-access' },
-        spec: {
-          restartPolicy: 'Never',
-          hostPID: true,
-          automountServiceAccountToken: false,
-          containers: [
-            {
-              name: 'main',
-              image: 'localhost/busybox:local',
-              imagePullPolicy: 'Never',
-              command: [
-                '/bin/sh',
-                '-c',
-                'cat /host/etc/os-release; tr "\\0" " " < /proc/1/cmdline',
-              ],
-              securityContext: { privileged: true },
-              volumeMounts: [{ name: 'host', mountPath: '/host' }],
-            },
-          ],
-          volumes: [{ name: 'host', hostPath: { path: '/' } }],
+  it('has every node Ready with the containerd and OS of its machine', async () => {
+    expect(cluster.nodes.map((n) => n.spec)).toEqual(Object.keys(EXPECTED));
+    for (const { name, spec } of cluster.nodes) {
+      // Polled: another e2e test may just have restarted containerd, which the node status
+      // reflects for a few seconds (not Ready, runtime version unknown).
+      const node = await waitFor(
+        `node ${name} Ready`,
+        async () => {
+          const n = await core.readNode({ name });
+          const ready = n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+          return ready && (n.status?.nodeInfo?.containerRuntimeVersion ?? '') !== '' && n;
         },
-      },
-    });
-    const pod = await waitFor(
-      'pod host-access to finish',
-      async () => {
-        const p = await readPod('host-access');
-        return ['Succeeded', 'Failed'].includes(p.status?.phase ?? '') && p;
-      },
-      {
-        timeoutMs: 90_000,
-        diagnostics: () => kubectl(['-n', namespace, 'describe', 'pod', 'host-access']),
-      },
-    );
-    expect(pod.status?.phase).toBe('Succeeded');
+        { timeoutMs: 60_000 },
+      );
+      expect(node.status?.nodeInfo?.containerRuntimeVersion).toMatch(
+        EXPECTED[spec]?.runtime ?? /^$/,
+      );
+      expect(node.status?.nodeInfo?.osImage).toMatch(EXPECTED[spec]?.os ?? /^$/);
+      expect(node.status?.nodeInfo?.kubeletVersion).toMatch(/^v1\.3[1-7]\./);
+    }
+  }, 200_000);
 
-    const logs = await kubectl(['-n', namespace, 'logs', 'host-access']);
-    expect(logs).toContain(readFileSync('/etc/os-release', 'utf8').split('\n')[0]);
-    // hostPID: the pod's PID 1 is the host's init, not the pause process.
-    const hostInit = readFileSync('/proc/1/cmdline', 'utf8').replaceAll('\0', ' ').trim();
-    expect(logs).toContain(hostInit);
-  }, 120_000);
+  it('runs a privileged hostPID pod on every node that sees its machine: systemd as /sbin/init, its os-release', async () => {
+    for (const { name } of cluster.nodes) {
+      const pod = `host-access-${name}`;
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: pod },
+          spec: {
+            nodeSelector: { 'kubernetes.io/hostname': name },
+            restartPolicy: 'Never',
+            hostPID: true,
+            automountServiceAccountToken: false,
+            containers: [
+              {
+                name: 'main',
+                image: 'localhost/busybox:local',
+                imagePullPolicy: 'Never',
+                command: [
+                  '/bin/sh',
+                  '-c',
+                  'head -1 /host/etc/os-release; tr "\\0" " " < /proc/1/cmdline',
+                ],
+                securityContext: { privileged: true },
+                volumeMounts: [{ name: 'host', mountPath: '/host' }],
+              },
+            ],
+            volumes: [{ name: 'host', hostPath: { path: '/' } }],
+          },
+        },
+      });
+      const done = await waitFor(
+        `pod ${pod} to finish`,
+        async () => {
+          const p = await readPod(pod);
+          return ['Succeeded', 'Failed'].includes(p.status?.phase ?? '') && p;
+        },
+        {
+          timeoutMs: 90_000,
+          diagnostics: () => kubectl(['-n', namespace, 'describe', 'pod', pod]),
+        },
+      );
+      expect(done.status?.phase).toBe('Succeeded');
+      const machine = nodeMachine(cluster, name);
+      const logs = await kubectl(['-n', namespace, 'logs', pod]);
+      expect(logs).toContain((await machine.sh('head -1 /etc/os-release')).trim());
+      // hostPID: the pod's PID 1 is the node's init, systemd started as /sbin/init.
+      expect(logs.trim().split('\n').at(-1)?.trim()).toBe('/sbin/init');
+    }
+  }, 300_000);
 
   it('completes a Job placed by the scheduler, and kubectl logs reads it', async () => {
     await batch.createNamespacedJob({

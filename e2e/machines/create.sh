@@ -72,12 +72,17 @@ if [ -n "$release" ]; then
   ln -s /usr/lib/cni "$R/opt/cni/bin"
 fi
 
+enable_harness_unit() { # UNIT: files/UNIT, started early at every boot
+  install -m 644 "$MACHINES_LIB_DIR/files/$1" "$R/etc/systemd/system/"
+  mkdir -p "$R/etc/systemd/system/sysinit.target.wants"
+  ln -sf "../$1" "$R/etc/systemd/system/sysinit.target.wants/$1"
+}
 if $pods; then
   bash "$MACHINES_LIB_DIR/oom-deviation.sh" "$R/etc/containerd/config.toml"
-  install -m 644 "$MACHINES_LIB_DIR/files/cgroup-rw.service" "$R/etc/systemd/system/"
-  mkdir -p "$R/etc/systemd/system/sysinit.target.wants"
-  ln -sf ../cgroup-rw.service "$R/etc/systemd/system/sysinit.target.wants/cgroup-rw.service"
+  enable_harness_unit cgroup-rw.service
 fi
-
-if [ ${#network[@]} -gt 0 ]; then bash "$MACHINES_LIB_DIR/network.sh" up "$name"; fi
+if [ ${#network[@]} -gt 0 ]; then
+  enable_harness_unit proc-sys-net-rw.service
+  bash "$MACHINES_LIB_DIR/network.sh" up "$name"
+fi
 log "machine $name created ($suite, containerd $containerd, in $M)"

@@ -12,17 +12,23 @@ if [ "${1:-}" = --sandbox ]; then sandbox=${2:?--sandbox needs an archive}; shif
 require_root
 load_machine "$name"
 
-import() { # ARCHIVE -> prints the image names it held
-  in_machine "$name" timeout 120 ctr -n k8s.io images import - < "$1" \
-    | sed -nE 's/^unpacking ([^ ]+) .*/\1/p'
+# ctr 2.x imports through containerd's transfer service, which unpacks only for the machine's
+# own platform: a wasip1/wasm image would have no snapshot for CRI to start. --local (1.7 and
+# later) imports as 1.6's ctr always did, unpacking whatever the archive holds.
+local_import=()
+help=$(in_machine "$name" ctr images import --help 2>/dev/null) || true
+if [[ $help == *--local* ]]; then local_import=(--local); fi
+import() { # ARCHIVE
+  in_machine "$name" timeout 120 ctr -n k8s.io images import "${local_import[@]}" - < "$1" >/dev/null \
+    || die "importing $1 into machine $name failed"
 }
-for archive in "$@"; do
-  import "$archive" >/dev/null || die "importing $archive into machine $name failed"
-done
+for archive in "$@"; do import "$archive"; done
 if [ -n "$sandbox" ]; then
-  image=$(import "$sandbox" | head -1) || die "importing $sandbox into machine $name failed"
+  import "$sandbox"
+  # The name build-image.sh gave it, from the archive's OCI index.
+  image=$(tar -xOf "$sandbox" index.json | jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]')
   # 1.x: sandbox_image = "..." in the CRI table; 2.x: sandbox = '...' in cri.v1.images.pinned_images.
-  expected=$(in_machine "$name" containerd config dump \
+  expected=$(in_machine "$name" containerd config dump 2> >(grep -v DEPRECATION >&2) \
     | sed -nE "s/^[[:space:]]*(sandbox_image|sandbox)[[:space:]]*=[[:space:]]*['\"]([^'\"]+)['\"].*/\2/p" | head -1)
   [ -n "$expected" ] || die "machine $name: no sandbox image in its containerd config dump"
   in_machine "$name" ctr -n k8s.io images tag --force "$image" "$expected" >/dev/null

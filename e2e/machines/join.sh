@@ -17,10 +17,14 @@ while [ $# -gt 0 ]; do
     *) die "join.sh: unknown option $1" ;;
   esac
 done
-[ -n "$pki" ] && [ -n "$server" ] && [ -n "$subnet" ] && [ -x "$kubelet" ] || die "join.sh: --pki, --server, --pod-subnet and --kubelet are required"
+if [ -z "$pki" ] || [ -z "$server" ] || [ -z "$subnet" ] || [ ! -x "$kubelet" ]; then
+  die "join.sh: --pki, --server, --pod-subnet and --kubelet are required"
+fi
 require_root
 load_machine "$name"
-[ "$PODS" = true ] && [ ${#NETWORK[@]} -gt 0 ] || die "machine $name needs --pods and --network to be a node"
+if [ "$PODS" != true ] || [ ${#NETWORK[@]} -eq 0 ]; then
+  die "machine $name needs --pods and --network to be a node"
+fi
 node_ip=${NETWORK[1]%/*}
 R=$M/root K=$MACHINES_LIB_DIR/kubelet
 

@@ -55,7 +55,14 @@ resolve_versions() {
     apt-get "${dirs[@]}" -qq update >&2 || return 1
     touch "$d/updated"
   fi
-  apt-get "${dirs[@]}" -s install "${selection[@]}" | awk '$1 == "Inst" {print $2, substr($3, 2)}' | sort
+  # The answer stands until the lists are refreshed: every machine asks, and apt takes seconds.
+  local answer="$d/resolved-$flavour.txt"
+  if [ ! "$answer" -nt "$d/updated" ]; then
+    apt-get "${dirs[@]}" -s install "${selection[@]}" | awk '$1 == "Inst" {print $2, substr($3, 2)}' \
+      | sort > "$answer.tmp"
+    mv "$answer.tmp" "$answer"
+  fi
+  cat "$answer"
 }
 
 build() {

@@ -8,7 +8,7 @@ for env in "$MACHINES"/*/machine.env; do
   [ -f "$env" ] || continue
   name=$(basename "$(dirname "$env")")
   owner=$(sed -n 's/^OWNER=//p' "$env")
-  [ -n "$owner" ] && [ "$owner" != "''" ] || continue
+  if [ -z "$owner" ] || [ "$owner" = "''" ]; then continue; fi
   # PID:START_TIME, so a recycled PID does not keep a dead owner's machine alive.
   pid=${owner%%:*} start=${owner#*:}
   # Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces).

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import type { ClusterInfo } from './cluster.ts';
+import { nodeMachine, type ClusterInfo } from './cluster.ts';
 import { kubectlFor } from './kube.ts';
 
 export interface DiagnosticsOptions {
@@ -19,8 +18,9 @@ const lastLines = (text: string, n: number) => text.trimEnd().split('\n').slice(
 
 /**
  * Prints to stderr what a failed e2e scenario needs to be understood without a rerun: the
- * node's labels and annotations, operator and installer logs, Events and the containerd log
- * tail. Each section is read on its own, so one that cannot be read never hides the others.
+ * nodes' labels and annotations, operator and installer logs, Events and each node machine's
+ * containerd journal. Each section is read on its own, so one that cannot be read never hides
+ * the others.
  */
 export async function dumpDiagnostics(
   cluster: ClusterInfo,
@@ -29,17 +29,17 @@ export async function dumpDiagnostics(
   const kubectl = kubectlFor(cluster.kubectl, cluster.kubeconfig);
   const ns = ['-n', opts.namespace];
   const sections: [string, () => Promise<string>][] = [
-    [
-      `node ${cluster.nodeName}: labels and annotations`,
+    ...cluster.nodes.map(({ name }): [string, () => Promise<string>] => [
+      `node ${name}: labels and annotations`,
       () =>
         kubectl([
           'get',
           'node',
-          cluster.nodeName,
+          name,
           '-o',
           'jsonpath={.metadata.labels}{"\\n"}{.metadata.annotations}',
         ]),
-    ],
+    ]),
     [
       `pods and jobs in ${opts.namespace}`,
       () => kubectl([...ns, 'get', 'pods,jobs', '-o', 'wide']),
@@ -78,10 +78,13 @@ export async function dumpDiagnostics(
       'latest events (all namespaces)',
       async () => lastLines(await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']), 60),
     ],
-    [
-      `containerd log tail (${cluster.containerdLog})`,
-      async () => lastLines(await readFile(cluster.containerdLog, 'utf8'), 80),
-    ],
+    ...cluster.nodes.map(({ name }): [string, () => Promise<string>] => [
+      `node ${name}: journalctl -u containerd -u kubelet (tail)`,
+      () =>
+        nodeMachine(cluster, name).sh(
+          'journalctl --no-pager -o short-precise -u containerd -u kubelet -n 60',
+        ),
+    ]),
   ];
   const out: string[] = ['\n==================== e2e diagnostics ===================='];
   for (const [title, read] of sections) {

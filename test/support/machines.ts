@@ -141,6 +141,23 @@ export class Machine {
     }
   }
 
+  /** Imports OCI image archives into the machine's containerd (k8s.io), with its own ctr. */
+  async importImages(archives: readonly string[]): Promise<void> {
+    await run('bash', [script('import-images'), this.name, ...archives], {
+      env: this.#env(),
+      timeoutMs: 10 * 60_000,
+    });
+  }
+
+  /**
+   * A path inside the running machine as the host reaches it (through its PID 1's root), e.g.
+   * containerd's socket for a CRI client on the host.
+   */
+  async hostPath(inside: string): Promise<string> {
+    const leader = (await run('bash', [script('status'), this.name], { env: this.#env() })).trim();
+    return `/proc/${leader}/root${inside}`;
+  }
+
   /** Memory charged to the machine's cgroup (everything in it, pods included), in bytes. */
   memoryBytes(): number {
     const file = `/sys/fs/cgroup/memory/nspawn/${this.name}/memory.usage_in_bytes`;
