@@ -144,6 +144,31 @@ describe('crun-wasm installed by the installer on containerd 1.6, run through CR
     );
   }, 240_000);
 
+  test('a running crun-wasm pod keeps its crun through an uninstall and its prune: it can still be exec’d and stopped', async () => {
+    const { d, cri, crun } = await installed();
+    const bundle = crun.replace(/\/bin\/crun$/, '');
+    const { sandbox, container } = await cri.startSleeper(d, 'crun-wasm', cri.podSpec(VARIANT));
+    // The runc shim runs the bundle's crun for every exec, kill and delete of this task.
+    const removed = await runInstaller(node!, ['uninstall'], {
+      shimsDir,
+      terminationLog: join(node!.dir, 'termination-log-uninstall'),
+    });
+    expect(removed.report).toMatchObject({ ok: true, changed: true, restarted: true });
+    expect(existsSync(crun)).toBe(true);
+    expect(await cri.ok(d, ['exec', container, 'echo', 'still here'])).toBe('still here');
+    await cri.ok(d, ['stop', container]);
+    await cri.ok(d, ['rm', container]);
+    await cri.ok(d, ['stopp', sandbox]);
+    await cri.ok(d, ['rmp', sandbox]);
+    // Once no task uses it, the next run's prune takes the bundle away.
+    const again = await runInstaller(node!, ['uninstall'], {
+      shimsDir,
+      terminationLog: join(node!.dir, 'termination-log-again'),
+    });
+    expect(again.report.ok).toBe(true);
+    expect(existsSync(bundle)).toBe(false);
+  }, 240_000);
+
   (HYBRID_CONTROLLERS ? test : test.skip)(
     'on a hybrid cgroup host with v2 controllers, crun-wasm is refused before the node changes',
     async () => {

@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -245,6 +246,43 @@ describe('host paths resolve inside the host root, as from an installer pod', ()
     expect(removed.report.ok).toBe(true);
     expect(readFileSync(node.configPath, 'utf8')).toBe(original);
   }, 300_000);
+});
+
+describe('the cgroup a restart starts containerd in', () => {
+  // cgroup v1 (these VMs): the memory hierarchy, where a pod's limit lives; else the v2 one.
+  const v1 = existsSync('/sys/fs/cgroup/memory/cgroup.procs');
+  const hierarchy = v1 ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+  const cgroupOf = (pid: number) =>
+    readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((l) => (v1 ? /^\d+:memory:/.test(l) : l.startsWith('0::')))
+      ?.split(':')[2];
+
+  it('a restart command that forks containerd (as OpenRC does) starts it in the host’s root cgroup, not the installer pod’s', async () => {
+    node = await startSupervisedNode();
+    const n = node;
+    const pod = `/wasm-node-installer-test-${process.pid}-${Date.now()}`;
+    mkdirSync(`${hierarchy}${pod}`);
+    try {
+      const forked = join(n.dir, 'run/forked.pid');
+      // Stops the supervised containerd for good, then starts one as its own child.
+      const forking = restartScript(
+        n,
+        'forking-restart',
+        `#!/bin/sh\nkill -TERM "$(cat ${n.dir}/run/containerd-supervisor.pid)"\nwhile [ -e ${n.dir}/run/containerd.pid ]; do sleep 0.1; done\nsetsid containerd --config ${n.configPath} >> ${n.dir}/log/containerd.log 2>&1 < /dev/null &\necho $! > ${forked}\n`,
+      );
+      const { report } = await installer(n, ['install', '--runtimes', 'wasmtime'], {
+        restartCommand: forking,
+        cgroups: [`${hierarchy}${pod}/cgroup.procs`],
+      });
+      expect(report).toMatchObject({ ok: true, restarted: true });
+      expect(cgroupOf(Number(readFileSync(forked, 'utf8')))).toBe(cgroupOf(1));
+    } finally {
+      await n.stop();
+      node = undefined;
+      rmdirSync(`${hierarchy}${pod}`);
+    }
+  }, 240_000);
 });
 
 describe('file modes and owners', () => {

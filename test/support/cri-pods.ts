@@ -11,6 +11,7 @@ import { waitFor } from './wait.ts';
 import { WASM_FIXTURE_TIMEOUT_MS, WASM_HELLO_IMAGE, wasmHelloArchive } from './wasm-fixtures.ts';
 
 const PAUSE_IMAGE = 'localhost/pause:local';
+const BUSYBOX_IMAGE = 'localhost/busybox:local';
 
 /** vmContainerdConfig with our pause image as the sandbox image; `extra` is appended. */
 export function criConfig(extra = '') {
@@ -72,10 +73,20 @@ export class CriPods {
       }),
     );
     const bin = join(crictl.stdout.trim().split('\n').at(-1) ?? '', 'crictl');
-    return new CriPods(work, bin, [join(work, 'pause.tar'), await wasmHelloArchive()]);
+    writeFileSync(
+      join(work, 'sleeper.json'),
+      JSON.stringify({
+        metadata: { name: 'sleeper' },
+        image: { image: BUSYBOX_IMAGE },
+        command: ['sleep', '3600'],
+        log_path: 'sleeper.log',
+      }),
+    );
+    const archives = ['pause.tar', 'busybox.tar'].map((a) => join(work, a));
+    return new CriPods(work, bin, [...archives, await wasmHelloArchive()]);
   }
 
-  /** Imports the pause and hello images into the daemon's k8s.io namespace. */
+  /** Imports the pause, busybox and hello images into the daemon's k8s.io namespace. */
   async importImages(d: CriEndpoint): Promise<void> {
     for (const archive of this.#archives) {
       const r = await runCommand(
@@ -155,6 +166,22 @@ export class CriPods {
         log: await this.ok(d, ['logs', container]),
       };
     });
+  }
+
+  /**
+   * Starts a pod with `runtime` as the handler whose container sleeps (busybox, not a module:
+   * crun's compat-smart variant runs it as an ordinary process, like a Wasm pod's sidecar).
+   * The caller stops and removes it.
+   */
+  async startSleeper(
+    d: CriEndpoint,
+    runtime: string,
+    pod: string,
+  ): Promise<{ sandbox: string; container: string }> {
+    const sandbox = await this.ok(d, ['runp', '--runtime', runtime, pod]);
+    const container = await this.ok(d, ['create', sandbox, join(this.work, 'sleeper.json'), pod]);
+    await this.ok(d, ['start', container]);
+    return { sandbox, container };
   }
 
   /** Like runHello for a container that must fail to start: returns crictl's error output. */

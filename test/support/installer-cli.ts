@@ -50,6 +50,8 @@ export interface InstallerTarget {
    * path that resolves outside the host root finds nothing, as in a container.
    */
   pod?: { hidden: readonly string[] };
+  /** cgroup.procs files the installer joins before it starts, as a pod's cgroup would hold it. */
+  cgroups?: readonly string[];
 }
 
 /** The installer's command line against a supervised node, as the operator's Job would run it. */
@@ -77,6 +79,10 @@ export function installerCommand(
     '--termination-log',
     target.terminationLog,
   ];
+  if (target.cgroups !== undefined) {
+    const join = target.cgroups.map((f) => `echo $$ > "${f}"`).join('\n');
+    return ['sh', '-c', `set -e\n${join}\nexec "$@"`, 'sh', ...cli('/')];
+  }
   if (target.pod === undefined) return cli('/');
   const host = join(node.dir, 'pod-host');
   mkdirSync(host, { recursive: true });

@@ -3,13 +3,14 @@ import type { HostFs } from '../host/fs.ts';
 import type { HostProcess } from '../host/proc.ts';
 import {
   commandCandidates,
-  configAddress,
+  configSettings,
   containerdConfigPaths,
   containerdInstances,
   containerdProcesses,
   kubeletEndpointFlag,
   selectContainerd,
   socketPath,
+  type ConfigSettings,
   type ContainerdInstance,
 } from './containerd-instance.ts';
 
@@ -21,14 +22,18 @@ export async function findContainerds(
   fs: HostFs,
   procs: readonly HostProcess[],
 ): Promise<ContainerdInstance[]> {
-  const addresses = new Map<string, string | undefined>();
+  const settings = new Map<string, ConfigSettings>();
   for (const path of containerdConfigPaths(procs)) {
     const text = (await fs.readText(path).catch(() => undefined)) ?? '';
     try {
-      addresses.set(path, configAddress(parseToml(text)));
+      settings.set(path, configSettings(parseToml(text)));
     } catch {
-      // Broken on disk since containerd read it: its [grpc] address line still tells the socket.
-      addresses.set(path, /^\s*\[grpc\][^[]*?^\s*address\s*=\s*["']([^"']+)["']/ms.exec(text)?.[1]);
+      // Broken on disk since containerd read it: its lines still tell the socket and state.
+      const value = (re: RegExp) => re.exec(text)?.[1];
+      settings.set(path, {
+        address: value(/^\s*\[grpc\][^[]*?^\s*address\s*=\s*["']([^"']+)["']/ms),
+        state: value(/^state\s*=\s*["']([^"']+)["']/m),
+      });
     }
   }
   const existing = new Set<string>();
@@ -36,7 +41,7 @@ export async function findContainerds(
     for (const c of commandCandidates(p)) if (await fs.exists(c)) existing.add(c);
   const found = containerdInstances(
     procs,
-    (path) => addresses.get(path),
+    (path) => settings.get(path) ?? {},
     (path) => existing.has(path),
   );
   return Promise.all(found.map(async (c) => ({ ...c, address: await fs.realpath(c.address) })));

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   commandCandidates,
   configAddress,
+  configSettings,
   containerdInstances,
   kubeletEndpointFlag,
   selectContainerd,
@@ -55,7 +56,7 @@ const procs = [
 ];
 
 describe('containerd discovery', () => {
-  const all = containerdInstances(procs, () => undefined);
+  const all = containerdInstances(procs, () => ({}));
 
   it('finds each containerd with its flags, defaults, binary and parents; never a shim', () => {
     expect(all.map((c) => [c.pid, c.configPath, c.address])).toEqual([
@@ -74,10 +75,10 @@ describe('containerd discovery', () => {
     const k3s = procs[2] as HostProcess;
     expect(commandCandidates(k3s)[0]).toBe(`${K3S_DATA}/bin/containerd`);
     const exists = (p: string) => p === `${K3S_DATA}/bin/containerd`;
-    const [found] = containerdInstances([k3s], () => undefined, exists);
+    const [found] = containerdInstances([k3s], () => ({}), exists);
     expect(found?.command).toBe(`${K3S_DATA}/bin/containerd`);
     // Without the link (or for containerd itself) the binary is run as it is.
-    expect(containerdInstances([k3s], () => undefined)[0]?.command).toBe(`${K3S_DATA}/bin/k3s`);
+    expect(containerdInstances([k3s], () => ({}))[0]?.command).toBe(`${K3S_DATA}/bin/k3s`);
     expect(all.find((c) => c.pid === 20)?.command).toBe('/usr/bin/containerd');
   });
 
@@ -113,10 +114,18 @@ describe('containerd discovery', () => {
     expect(
       configAddress({ plugins: { 'io.containerd.server.v1.grpc': { address: '/y.sock' } } }),
     ).toBe('/y.sock');
-    expect(
-      containerdInstances([proc(5, 1, ['containerd', '--config=/c.toml'])], () => '/z.sock')[0]
-        ?.address,
-    ).toBe('/z.sock');
+    const [fromConfig] = containerdInstances([proc(5, 1, ['containerd', '--config=/c.toml'])], () =>
+      configSettings({ grpc: { address: '/z.sock' }, state: '/run/k3s/containerd' }),
+    );
+    expect(fromConfig).toMatchObject({ address: '/z.sock', statePath: '/run/k3s/containerd' });
+  });
+
+  it('the state directory: --state, else the config, else /run/containerd', () => {
+    const flagged = proc(6, 1, ['containerd', '--state', '/run/x']);
+    const [a, b] = containerdInstances([flagged, proc(7, 1, ['containerd'])], () => ({
+      state: undefined,
+    }));
+    expect([a?.statePath, b?.statePath]).toEqual(['/run/x', '/run/containerd']);
   });
 
   it('reads the kubelet runtime endpoint flag', () => {

@@ -4,6 +4,7 @@ import { InstallError } from '../errors.ts';
 
 export const DEFAULT_CONFIG = '/etc/containerd/config.toml';
 export const DEFAULT_ADDRESS = '/run/containerd/containerd.sock';
+export const DEFAULT_STATE = '/run/containerd';
 
 /** The containerd that runs the node's pods, as found in /proc. */
 export interface ContainerdInstance {
@@ -17,6 +18,8 @@ export interface ContainerdInstance {
   command: string;
   configPath: string;
   address: string;
+  /** Its state directory, where the runc shim keeps each task's options (options.json). */
+  statePath: string;
   /** Its PATH, where it looks up shims that have no runtime_path. */
   path: string | undefined;
   /** Command lines of its ancestors, nearest first: tells k3s, RKE2, MicroK8s and k0s apart. */
@@ -99,13 +102,25 @@ export function commandCandidates(p: HostProcess): string[] {
 /** Containerd processes among `procs` (never a shim). */
 export const containerdProcesses = (procs: readonly HostProcess[]) => procs.filter(isContainerd);
 
+/** What a containerd's config file sets that its flags may override. */
+export interface ConfigSettings {
+  address?: string | undefined;
+  state?: string | undefined;
+}
+
+/** The socket and state directory a parsed config sets. */
+export function configSettings(doc: Record<string, unknown>): ConfigSettings {
+  const state = doc['state'];
+  return { address: configAddress(doc), state: typeof state === 'string' ? state : undefined };
+}
+
 /**
- * Every containerd in `procs`, with flags resolved; `addressIn` reads a config's socket,
+ * Every containerd in `procs`, with flags resolved; `settingsIn` reads a config's settings,
  * `exists` says which commandCandidates() exist on the host.
  */
 export function containerdInstances(
   procs: readonly HostProcess[],
-  addressIn: (configPath: string) => string | undefined,
+  settingsIn: (configPath: string) => ConfigSettings,
   exists: (path: string) => boolean = () => false,
 ): ContainerdInstance[] {
   return procs.filter(isContainerd).map((p) => {
@@ -116,7 +131,9 @@ export function containerdInstances(
       exe,
       command: commandCandidates(p).find(exists) ?? exe,
       configPath,
-      address: flag(p.args, ['--address', '-a']) ?? addressIn(configPath) ?? DEFAULT_ADDRESS,
+      address:
+        flag(p.args, ['--address', '-a']) ?? settingsIn(configPath).address ?? DEFAULT_ADDRESS,
+      statePath: flag(p.args, ['--state']) ?? settingsIn(configPath).state ?? DEFAULT_STATE,
       path: p.path,
       ancestors: ancestry(procs, p.pid),
     };

@@ -7,10 +7,28 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface ExecOptions {
+  timeoutMs?: number;
+  /**
+   * Run from the root cgroup of every hierarchy: for a command that may start a daemon as its
+   * child (OpenRC's start-stop-daemon, a restart command that forks), which would otherwise
+   * land in the installer pod's cgroup, under its memory limit, and die with the pod.
+   */
+  rootCgroup?: boolean;
+}
+
 /** Runs programs on the node: in its namespaces, so host paths and services mean what they say. */
 export interface HostExec {
-  run(argv: readonly string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
 }
+
+/** Moves the shell into the root cgroup of each mounted hierarchy (v1 and v2), then runs "$@". */
+const FROM_ROOT_CGROUP = [
+  'sh',
+  '-c',
+  'while read -r _ dir type _; do case $type in cgroup|cgroup2) echo $$ > "$dir/cgroup.procs" 2>/dev/null;; esac; done < /proc/self/mounts; exec "$@"',
+  'sh',
+];
 
 function spawnCollect(argv: readonly string[], timeoutMs: number): Promise<ExecResult> {
   const [cmd, ...args] = argv;
@@ -52,7 +70,8 @@ async function nodeNamespacesPid(): Promise<number> {
 
 /**
  * On the node itself (host root `/`) programs run directly; from the installer pod they run
- * through nsenter into the node's namespaces, which needs `hostPID: true` and privilege.
+ * through nsenter into the node's namespaces, which needs `hostPID: true` and privilege. The
+ * cgroup namespace too: from inside the pod's, the host's root cgroup is out of reach.
  */
 export function hostExec(hostRoot: string): HostExec {
   let prefix: Promise<string[]> | undefined;
@@ -65,12 +84,14 @@ export function hostExec(hostRoot: string): HostExec {
     '--ipc',
     '--net',
     '--pid',
+    '--cgroup',
     '--',
   ];
   return {
     run: async (argv, opts) => {
       prefix ??= hostRoot === '/' ? Promise.resolve([]) : nsenter();
-      return spawnCollect([...(await prefix), ...argv], opts?.timeoutMs ?? 60_000);
+      const command = opts?.rootCgroup ? [...FROM_ROOT_CGROUP, ...argv] : argv;
+      return spawnCollect([...(await prefix), ...command], opts?.timeoutMs ?? 60_000);
     },
   };
 }

@@ -9,7 +9,7 @@ import {
   type PathWrite,
 } from '../shims/containerd-path.ts';
 import { copyShims } from '../shims/copy.ts';
-import { pruneShims } from '../shims/prune.ts';
+import { binariesInUse, pruneShims } from '../shims/prune.ts';
 import { applyChange, stopIfInterrupted, type Applied } from './apply-change.ts';
 
 /**
@@ -47,8 +47,8 @@ export async function execute(
     if (removed.length > 0)
       deps.log.info({ files: removed }, "shims removed from containerd's PATH");
   }
-  const running = (await deps.processes()).flatMap((p) => (p.exe ? [p.exe] : []));
-  const pruned = await pruneShims(req.binDir, plan.keep, running, deps.fs);
+  const inUse = await binariesInUse(deps, facts.containerd.statePath);
+  const pruned = await pruneShims(req.binDir, plan.keep, inUse, deps.fs);
   if (pruned.length > 0) deps.log.info({ removed: pruned }, 'removed binaries no longer used');
   return applied;
 }

@@ -40,7 +40,7 @@ export async function restartContainerd(
   deps: RestartDeps,
 ): Promise<void> {
   const argv = command(method);
-  const r = await deps.exec.run(argv, { timeoutMs });
+  const r = await deps.exec.run(argv, { timeoutMs, rootCgroup: true });
   if (r.code !== 0) {
     throw new InstallError(
       'restart-failed',

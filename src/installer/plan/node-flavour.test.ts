@@ -15,6 +15,7 @@ const inst = (configPath: string, ...ancestors: string[][]): ContainerdInstance 
   command: '/usr/bin/containerd',
   configPath,
   address: '/run/containerd/containerd.sock',
+  statePath: '/run/containerd',
   path: '/usr/bin',
   ancestors,
 });

@@ -36,6 +36,7 @@ const containerd = (path: string): ContainerdInstance => ({
   command: '/usr/bin/containerd',
   configPath: '/etc/containerd/config.toml',
   address: '/run/containerd/containerd.sock',
+  statePath: '/run/containerd',
   path,
   ancestors: [],
 });
