@@ -1,15 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ensureCluster, nodeMachine, type ClusterInfo } from '../test/support/cluster.ts';
-import { run } from '../test/support/run-command.ts';
+import { ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
 import { kubectlFor, loadKubeConfig, type Kubectl } from '../test/support/kube.ts';
 import { freePorts } from '../test/support/ports.ts';
-import { repoPath } from '../test/support/repo.ts';
 import { waitFor } from '../test/support/wait.ts';
+import { buildImages, connect } from './local-deploy.ts';
 
 // `helm install` of the chart into the real local cluster, with the offline operator image:
 // the operator pod must become Ready under the chart's security settings and RBAC. Reuses a
@@ -48,17 +44,8 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   kubectl = kubectlFor(cluster.kubectl, cluster.kubeconfig);
 
-  const images = await mkdtemp(path.join(os.tmpdir(), 'chart-e2e-images-'));
-  try {
-    const archive = path.join(images, 'operator.tar');
-    await run('bash', [repoPath('e2e/images/build-operator-image.sh'), archive], {
-      timeoutMs: 10 * 60_000,
-    });
-    // The scheduler may place the operator on any node.
-    await Promise.all(cluster.nodes.map((n) => nodeMachine(cluster, n).importImages([archive])));
-  } finally {
-    await rm(images, { recursive: true, force: true });
-  }
+  // The scheduler may place the operator on any node.
+  await buildImages(connect(cluster, { progress: true }), ['operator']);
 
   // Helm needs the namespace before the release; labelled as docs/user-guide.md says.
   await core.createNamespace({

@@ -2,9 +2,6 @@
 // from the Helm chart, the node opted in, the hello Wasm pod, and the story of what happened.
 // Everything it does goes through e2e/local-deploy.ts, as the e2e suite does.
 import type { V1Node } from '@kubernetes/client-node';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { ANNOTATIONS, LABELS } from '../src/operator/keys.ts';
 import { nodeMachine, readClusterInfo } from '../test/support/cluster.ts';
 import {
@@ -55,15 +52,8 @@ const node = cluster.nodes[0]?.name ?? '';
 const machine = nodeMachine(cluster, node);
 
 const images = await step(
-  'Building the operator, installer and hello-Wasm images (offline)',
-  async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'demo-images-'));
-    try {
-      await buildImages(d, ['operator', 'installer', 'hello'], dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
+  'The operator and installer images from the Dockerfile, the hello-Wasm image (offline, cached)',
+  () => buildImages(d, ['operator', 'installer', 'hello']),
 );
 
 const operator = await step(`helm upgrade --install ${RELEASE} charts/wasm-node-operator`, () =>

@@ -16,6 +16,11 @@ import {
 import { ANNOTATIONS, LABELS, READY, STATUS, runtimeLabel } from '../src/operator/keys.ts';
 import { nodeMachine, type ClusterInfo } from '../test/support/cluster.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
+import {
+  buildImages as buildVariants,
+  type BuiltImage,
+  type ImageVariant,
+} from '../test/support/images.ts';
 import { kubectlFor, loadKubeConfig, type Kubectl } from '../test/support/kube.ts';
 import { repoPath } from '../test/support/repo.ts';
 import { runCommand } from '../test/support/run-command.ts';
@@ -33,23 +38,18 @@ export const GREETING = 'Hello from WebAssembly on wasm-node-operator!';
 /** The operator's /healthz, /readyz and /metrics port: on its node's address (host network). */
 export const OPERATOR_PORT = 18080;
 
-/** A cold machine compiles the Wasm shim for the installer image. */
-const IMAGE_BUILD_MS = 45 * 60_000;
+/** A cold machine compiles the Wasm shim and builds the images from the Dockerfile. */
+const IMAGE_BUILD_MS = 60 * 60_000;
 const ROLLOUT_TIMEOUT_S = 180;
 
 export type LocalImage = 'operator' | 'installer' | 'corrupt-installer' | 'hello';
 
-/** Scripts printing nothing on stdout build OUT; build-hello-image.sh prints its cached archive. */
-const IMAGE_SCRIPTS: Record<LocalImage, { script: string; args: string[]; out?: string }> = {
-  operator: { script: 'e2e/images/build-operator-image.sh', args: [], out: 'operator.tar' },
-  installer: { script: 'e2e/images/build-installer-image.sh', args: [], out: 'installer.tar' },
-  'corrupt-installer': {
-    script: 'e2e/images/build-installer-image.sh',
-    args: ['--corrupt-shim'],
-    out: 'installer-corrupt.tar',
-  },
-  hello: { script: 'e2e/wasm/build-hello-image.sh', args: [] },
-};
+/** The images built from the Dockerfile (scripts/images.sh, cached by their inputs). */
+const DOCKERFILE_VARIANTS = {
+  operator: 'operator',
+  installer: 'installer',
+  'corrupt-installer': 'installer-corrupt',
+} as const satisfies Partial<Record<LocalImage, ImageVariant>>;
 
 export interface LocalDeploy {
   cluster: ClusterInfo;
@@ -95,19 +95,20 @@ export async function runScript(
   return result.stdout;
 }
 
-/** Builds the images one after the other (2 cores), then imports them into every node. */
-export async function buildImages(
-  d: LocalDeploy,
-  images: readonly LocalImage[],
-  dir: string,
-): Promise<void> {
-  const opts = { progress: d.progress, timeoutMs: IMAGE_BUILD_MS };
-  const archives: string[] = [];
-  for (const image of images) {
-    const { script, args, out } = IMAGE_SCRIPTS[image];
-    const archive = out ? `${dir}/${out}` : undefined;
-    const stdout = await runScript(script, archive ? [...args, archive] : args, opts);
-    archives.push(archive ?? stdout.trim().split('\n').at(-1) ?? '');
+/**
+ * The images as users run them, from the Dockerfile (cached by their inputs: seconds once built)
+ * and the hello-Wasm image, imported into every node.
+ */
+export async function buildImages(d: LocalDeploy, images: readonly LocalImage[]): Promise<void> {
+  const variants = images.flatMap((i) => (i === 'hello' ? [] : [DOCKERFILE_VARIANTS[i]]));
+  const built = variants.length > 0 ? await buildVariants(variants, { progress: d.progress }) : {};
+  const archives = Object.values<BuiltImage>(built).map((image) => image.archive);
+  if (images.includes('hello')) {
+    const stdout = await runScript('e2e/wasm/build-hello-image.sh', [], {
+      progress: d.progress,
+      timeoutMs: IMAGE_BUILD_MS,
+    });
+    archives.push(stdout.trim().split('\n').at(-1) ?? '');
   }
   await importImages(d, archives);
 }

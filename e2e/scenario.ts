@@ -3,9 +3,6 @@
 // dump diagnostics when they fail, and what they ask of the operator: Jobs, Events, metrics.
 import { it } from '@jest/globals';
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { splitManagedBlock } from '../src/containerd/managed-block.ts';
 import { parseInstallReport, type InstallReport } from '../src/formats/install-report.ts';
 import { LABELS } from '../src/operator/keys.ts';
@@ -61,12 +58,7 @@ export async function setUpTestbed(images: readonly LocalImage[]): Promise<Testb
     d = connect(cluster, { progress: true });
   }
   for (const node of cluster.nodes) await clearNodeMarkers(d, node.name);
-  const dir = mkdtempSync(path.join(tmpdir(), 'e2e-images-'));
-  try {
-    await buildImages(d, images, dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await buildImages(d, images);
   await d.kubectl(['delete', 'namespace', WORKLOADS, '--ignore-not-found', '--wait=true'], {
     timeoutMs: 120_000,
   });

@@ -18,19 +18,35 @@ load_machine "$name"
 local_import=()
 help=$(in_machine "$name" ctr images import --help 2>/dev/null) || true
 if [[ $help == *--local* ]]; then local_import=(--local); fi
+# containerd 2.2+ warns on every call that cgroup v1 is deprecated (this VM's layout).
+quiet() { "$@" 2> >(grep -v 'DEPRECATION: The support for cgroup v1' >&2); }
 import() { # ARCHIVE
-  in_machine "$name" timeout 120 ctr -n k8s.io images import "${local_import[@]}" - < "$1" >/dev/null \
+  quiet in_machine "$name" timeout 120 ctr -n k8s.io images import "${local_import[@]}" - < "$1" >/dev/null \
     || die "importing $1 into machine $name failed"
 }
-for archive in "$@"; do import "$archive"; done
+# The name and manifest digest the archive's OCI index gives its image.
+ref_of() { tar -xOf "$1" index.json | jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"] // empty'; }
+digest_of() { tar -xOf "$1" index.json | jq -r '.manifests[0].digest'; }
+# Every test file imports its images into every node: one the node holds already, under the
+# same name at the same digest, is skipped.
+present() { # ARCHIVE
+  local ref listed
+  ref=$(ref_of "$1")
+  [ -n "$ref" ] || return 1
+  listed=$(in_machine "$name" ctr -n k8s.io images ls "name==$ref" 2>/dev/null) || return 1
+  [[ $listed == *" $(digest_of "$1") "* ]]
+}
+imported=() skipped=()
+for archive in "$@"; do
+  if present "$archive"; then skipped+=("$archive"); else import "$archive" && imported+=("$archive"); fi
+done
 if [ -n "$sandbox" ]; then
   import "$sandbox"
-  # The name build-image.sh gave it, from the archive's OCI index.
-  image=$(tar -xOf "$sandbox" index.json | jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]')
+  image=$(ref_of "$sandbox")
   # 1.x: sandbox_image = "..." in the CRI table; 2.x: sandbox = '...' in cri.v1.images.pinned_images.
-  expected=$(in_machine "$name" containerd config dump 2> >(grep -v DEPRECATION >&2) \
+  expected=$(quiet in_machine "$name" containerd config dump \
     | sed -nE "s/^[[:space:]]*(sandbox_image|sandbox)[[:space:]]*=[[:space:]]*['\"]([^'\"]+)['\"].*/\2/p" | head -1)
   [ -n "$expected" ] || die "machine $name: no sandbox image in its containerd config dump"
-  in_machine "$name" ctr -n k8s.io images tag --force "$image" "$expected" >/dev/null
+  quiet in_machine "$name" ctr -n k8s.io images tag --force "$image" "$expected" >/dev/null
 fi
-log "machine $name: imported $* ${sandbox:+$sandbox (as ${expected:-?})}"
+log "machine $name: imported ${imported[*]:-nothing} ${sandbox:+$sandbox (as ${expected:-?})}${skipped[*]:+; already there: ${skipped[*]}}"
