@@ -126,6 +126,7 @@ for (const nodes of sizes) {
       steadySeconds,
       latencySamples,
       rawWrites,
+      restart: true,
     });
   }
   if (runs.includes('10%')) {

@@ -55,6 +55,8 @@ export interface ScaleOptions {
   latencySamples: number;
   /** Writes per client stack for the raw write rates, before the operator starts (0 skips). */
   rawWrites?: number;
+  /** Restart the operator at the end and measure it ready over N managed nodes. */
+  restart?: boolean;
   log: (line: string) => void;
 }
 
@@ -91,6 +93,11 @@ export interface ScaleResult {
   rawWrites?: RawWriteRate[];
   steady?: { seconds: number; cpuSeconds: number; rssMiB: number; requests: RequestCounts };
   latencyMs?: number[];
+  /**
+   * VmRSS when /readyz first answers after a restart at the end, with all N nodes managed:
+   * the operator then also watches their status (Ready, boot id) as whole Nodes.
+   */
+  restartRssMiB?: number;
 }
 
 const nodeName = (prefix: string, i: number) => `${prefix}-${String(i).padStart(5, '0')}`;
@@ -277,6 +284,14 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       }
       o.log(
         `  reconcile latency over ${probes.length} samples: ${result.latencyMs.map((x) => x.toFixed(0)).join(' ')} ms`,
+      );
+    }
+    if (o.restart) {
+      await op.stop();
+      op = await startSubject(b, o);
+      result.restartRssMiB = op.usage().rssMiB;
+      o.log(
+        `  restarted over ${o.nodes} managed nodes: RSS when ready ${result.restartRssMiB} MiB`,
       );
     }
     return result;

@@ -118,6 +118,11 @@ export function renderMarkdown(results: Results): string {
         }),
       ),
       row(
+        'Operator RSS once ready again after a restart, all N nodes managed (MiB)',
+        'The "unlimited" run, at its end: the operator is stopped and started again. It now also lists and watches the status (Ready, boot id) of every node it manages as whole Nodes, in pages of 100, slimmed as they arrive. The difference to the row above is that cost.',
+        unlimited((u) => (u.restartRssMiB === undefined ? 'n/a' : fmt(u.restartRssMiB, 0))),
+      ),
+      row(
         'Operator peak RSS, unlimited / 10% (MiB)',
         '`VmHWM` from /proc/<pid>/status when all N are ready.',
         (r, n) =>

@@ -99,9 +99,11 @@ export interface InformerOptions<T extends KubernetesObject>
   path: string;
   /**
    * One page of the list (the informer adds no selector to it: pass it here and in
-   * labelSelector). The informer pages through the whole list, LIST_PAGE_SIZE at a time.
+   * labelSelector). The informer pages through the whole list, pageSize at a time.
    */
   list: (page: ListPage) => Promise<ListChunk>;
+  /** Objects per list request (LIST_PAGE_SIZE): smaller for large objects slimmed a lot. */
+  pageSize?: number;
   labelSelector?: string;
   /** Accept header of the watch, e.g. to receive PartialObjectMetadata (pass the list's in `list`). */
   watchAccept?: string;
@@ -141,7 +143,11 @@ export class ResilientInformer<T extends KubernetesObject> implements Informer<T
       ) => inner.watch(path, query, (phase, obj, raw) => this.#deliver(phase, obj, raw, cb), done),
     } as unknown as Watch;
     const list = async () =>
-      (await listAllPages(options.list, slim)) as unknown as KubernetesListObject<T>;
+      (await listAllPages(
+        options.list,
+        slim,
+        options.pageSize,
+      )) as unknown as KubernetesListObject<T>;
     const timeoutSeconds = Math.max(
       1,
       Math.round((options.watchTimeoutMs / 1000) * (0.9 + Math.random() * 0.2)),

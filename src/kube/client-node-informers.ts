@@ -10,11 +10,19 @@ import { callOptions } from './api-errors.ts';
 import type { InformerFactory } from './kube-port.ts';
 import {
   jobViewOf,
+  nodeStatusViewOf,
   nodeViewOf,
   type AnnotationFilter,
   type JobView,
+  type NodeStatusView,
   type NodeView,
 } from './views.ts';
+
+/**
+ * Whole Nodes per list page for the status informers: a kubelet-sized Node is ~10 KB of JSON
+ * and more as client-node objects, and only its Ready condition and boot id are kept.
+ */
+const STATUS_PAGE_SIZE = 100;
 
 /** Media types of a metadata-only list and watch (what client-go's metadata informer sends). */
 export const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -44,6 +52,21 @@ export function clientNodeInformers(
           ),
         watchAccept: metadataOnly ? METADATA_WATCH : undefined,
         slim: (raw) => nodeViewOf(raw as V1Node, keepAnnotation),
+      });
+    },
+    nodeStatuses(handlers, { labelSelector }) {
+      const core = kc.makeApiClient(CoreV1Api);
+      return new ResilientInformer<NodeStatusView>({
+        ...tuning,
+        ...handlers,
+        resyncMs: 0,
+        kc,
+        resource: 'nodes',
+        path: '/api/v1/nodes',
+        list: (page) => core.listNode({ labelSelector, ...page }, callOptions(requestTimeoutMs)),
+        labelSelector,
+        pageSize: STATUS_PAGE_SIZE,
+        slim: (raw) => nodeStatusViewOf(raw as V1Node),
       });
     },
     jobs(handlers, { namespace, labelSelector }) {

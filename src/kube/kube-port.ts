@@ -1,7 +1,7 @@
 import type { V1Job, V1Pod, V1RuntimeClass } from '@kubernetes/client-node';
 import type { Informer, InformerHandlers } from '../controller/informer.ts';
 import type { LeasePort } from '../controller/leader-elector.ts';
-import type { JobView, NodeView } from './views.ts';
+import type { JobView, NodeStatusView, NodeView } from './views.ts';
 
 export interface MetadataPatch {
   labels?: Record<string, string | null>;
@@ -52,6 +52,14 @@ export interface InformerFactory {
     handlers: InformerHandlers<NodeView>,
     opts: { metadataOnly: boolean; resyncMs: number },
   ): Informer<NodeView>;
+  /**
+   * The status (Ready, boot id) of the Nodes matching a label selector: whole Nodes are read
+   * for it, so only the few the operator needs (its own, the control plane's).
+   */
+  nodeStatuses(
+    handlers: InformerHandlers<NodeStatusView>,
+    opts: { labelSelector: string },
+  ): Informer<NodeStatusView>;
   /** The Jobs of one namespace matching a label selector, as JobViews. */
   jobs(
     handlers: InformerHandlers<JobView>,

@@ -16,6 +16,34 @@ export interface NodeView {
   };
 }
 
+/**
+ * What the caches keep of a Node's status: whether it is Ready, and its boot id (a new one
+ * means it rebooted, or was re-imaged under the same Node object).
+ */
+export interface NodeStatusView {
+  metadata: { name: string; uid: string; resourceVersion: string };
+  status: { bootID?: string; ready?: boolean };
+}
+
+export function nodeStatusViewOf(node: V1Node): NodeStatusView {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  return {
+    metadata: {
+      name: node.metadata?.name ?? '',
+      uid: node.metadata?.uid ?? '',
+      resourceVersion: node.metadata?.resourceVersion ?? '',
+    },
+    status: {
+      bootID: node.status?.nodeInfo?.bootID || undefined,
+      ready: ready === undefined ? undefined : ready === 'True',
+    },
+  };
+}
+
+export function sameNodeStatus(a: NodeStatusView, b: NodeStatusView): boolean {
+  return a.status.bootID === b.status.bootID && a.status.ready === b.status.ready;
+}
+
 export interface JobCondition {
   type: string;
   status: string;

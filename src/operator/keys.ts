@@ -48,6 +48,16 @@ export const ANNOTATIONS = {
   installedHash: `${DOMAIN}/installed-hash`,
   /** When the installer last verified this node (ISO time); drives re-verification. */
   verifiedAt: `${DOMAIN}/verified-at`,
+  /**
+   * The uid of the Job that did: how a recorded success is recognised (two runs can finish in
+   * the same second), and what names the next re-verification.
+   */
+  verifiedBy: `${DOMAIN}/verified-by`,
+  /**
+   * The node's boot id at that verification (the installer reports it): a Node whose
+   * status.nodeInfo.bootID differs has rebooted (or been re-imaged) since, and is re-verified.
+   */
+  bootId: `${DOMAIN}/boot-id`,
   /** Machine-readable record of the last failure (JSON, see FailureRecord). */
   failure: `${DOMAIN}/failure`,
   /** Human-readable last outcome, shown by `kubectl describe node`. */
@@ -63,6 +73,13 @@ export const ANNOTATIONS = {
 } as const;
 
 export const MANAGED_BY_VALUE = FIELD_MANAGER;
+
+/**
+ * The Kubernetes label of control-plane nodes (kubeadm, k3s and RKE2 servers, k0s controllers
+ * that run workloads); older releases set the `master` one too or instead.
+ */
+export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+export const CONTROL_PLANE_LABELS = [CONTROL_PLANE_LABEL, 'node-role.kubernetes.io/master'];
 
 export const STATUS = {
   installing: 'installing',

@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { FleetFacts } from './fleet/fleet-facts.ts';
 import { JobIndex } from './fleet/job-index.ts';
+import { NodeStatusCache } from './fleet/node-status.ts';
 import { NodeStates } from './fleet/node-states.ts';
 import { PauseReporter } from './fleet/pause-reporter.ts';
 import { RolloutGate } from './fleet/rollout-gate.ts';
@@ -58,6 +59,7 @@ export class NodeController {
   readonly #d: ControllerDeps;
   readonly #nodes: Informer<NodeView>;
   readonly #jobs: Informer<JobView>;
+  readonly #statuses: NodeStatusCache;
   readonly #queue: WorkQueue;
   readonly #fleet: FleetFacts;
   readonly #jobIndex = new JobIndex();
@@ -82,6 +84,8 @@ export class NodeController {
         failed: this.#fleet.failed.size,
         // Jobs of deleted nodes wait for garbage collection; they hold no slot.
         running: new Set([...this.#jobIndex.running].filter((n) => this.#nodes.get(n))),
+        controlPlane: this.#fleet.controlPlane,
+        ready: (node) => this.#statuses.ready(node),
       }),
     });
     const events = new EventRecorder({
@@ -95,6 +99,7 @@ export class NodeController {
       gate: this.#gate,
       states: new NodeStates(metrics.nodes),
       jobsFor: (node) => this.#jobIndex.jobsFor(node),
+      bootIdOf: (node) => this.#statuses.bootId(node),
     };
     this.#pause = new PauseReporter({
       ...{ gate: this.#gate, fleet: this.#fleet, log, metrics, events },
@@ -117,6 +122,15 @@ export class NodeController {
       onDepth: (depth) => metrics.queueDepth.set(depth),
     });
     [this.#nodes, this.#jobs] = this.#watch();
+    this.#statuses = new NodeStatusCache(deps.informers, {
+      // A reboot (new boot id) is the node's business; a control-plane node's Ready may free
+      // another control-plane node's turn.
+      onChange: (node) => {
+        this.#queue.add(NODE_PREFIX + node);
+        this.#wakeWaiters();
+      },
+      onLifecycle: (e, detail) => this.#lifecycle('node-status', e, detail),
+    });
   }
 
   /** For(Node) and Watches(Job → its node's key), each with the cache index it feeds. */
@@ -145,16 +159,17 @@ export class NodeController {
   }
 
   get synced(): boolean {
-    return this.#nodes.synced && this.#jobs.synced;
+    return this.#nodes.synced && this.#jobs.synced && this.#statuses.synced;
   }
 
   startWatches(): void {
     this.#nodes.start();
     this.#jobs.start();
+    this.#statuses.start();
   }
 
   async stopWatches(): Promise<void> {
-    await Promise.all([this.#nodes.stop(), this.#jobs.stop()]);
+    await Promise.all([this.#nodes.stop(), this.#jobs.stop(), this.#statuses.stop()]);
   }
 
   /** Leading: drain the queue, starting with every known node. */

@@ -68,7 +68,7 @@ function installerJob(config: Config, node = 'node-a') {
       runtimes: config.runtimes,
       hash: 'h',
       attempt: 0,
-      verifiedAt: '',
+      verifiedBy: '',
     },
     config,
   );

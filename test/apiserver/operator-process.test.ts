@@ -148,6 +148,6 @@ describe('the real entry point, node src/operator/main.ts, as two child processe
     const survivor = standby === 'proc-a' ? procs.a : procs.b;
     await survivor.stop();
     expect(await holder()).toBeUndefined();
-    expect(survivor.logTail(5)).toMatch(/shutting down/);
+    expect(survivor.logTail(20)).toMatch(/shutting down/);
   }, 120_000);
 });

@@ -3,8 +3,15 @@ import { ReconcileError } from '../../controller/errors.ts';
 import { FakeInformer } from '../../controller/testing/fake-informer.ts';
 import { MemoryLeases } from '../../controller/testing/memory-leases.ts';
 import type { EventSpec, InformerFactory, KubePort, MetadataPatch } from '../kube-port.ts';
+import { matchesSelector, parseLabelSelector, type Requirement } from '../label-selector.ts';
 import { installerPod } from './pods.ts';
-import { jobViewOf, type AnnotationFilter, type JobView, type NodeView } from '../views.ts';
+import {
+  jobViewOf,
+  type AnnotationFilter,
+  type JobView,
+  type NodeStatusView,
+  type NodeView,
+} from '../views.ts';
 
 type Method = Exclude<keyof KubePort, 'getLease' | 'createLease' | 'replaceLease'>;
 
@@ -31,6 +38,9 @@ export class FakeCluster implements InformerFactory {
   readonly #nodes = new Map<string, NodeView>();
   readonly #failures = new Map<Method, ReconcileError>();
   readonly #nodeInformers: FakeInformer<NodeView>[] = [];
+  readonly #statuses = new Map<string, NodeStatusView['status']>();
+  readonly #statusInformers: { informer: FakeInformer<NodeStatusView>; selector: Requirement[] }[] =
+    [];
   readonly #jobInformers: FakeInformer<JobView>[] = [];
   readonly #keep: AnnotationFilter;
   #version = 0;
@@ -67,6 +77,29 @@ export class FakeCluster implements InformerFactory {
     };
     this.#nodes.set(name, node);
     this.#deliver(() => this.#nodeInformers.forEach((i) => i.upsert(structuredClone(node))));
+    this.#deliverStatus(name);
+  }
+
+  /** Changes a Node's status as its kubelet would: Ready, and the boot id after a reboot. */
+  setNodeStatus(name: string, status: NodeStatusView['status']): void {
+    this.#statuses.set(name, { ...this.#statuses.get(name), ...status });
+    this.#version++;
+    this.#deliverStatus(name);
+  }
+
+  /** The status informers hold the node while their selector matches its labels. */
+  #deliverStatus(name: string): void {
+    const node = this.#nodes.get(name);
+    const view: NodeStatusView | undefined = node && {
+      metadata: { name, uid: node.metadata.uid, resourceVersion: String(this.#version) },
+      status: { ...this.#statuses.get(name) },
+    };
+    this.#deliver(() => {
+      for (const { informer, selector } of this.#statusInformers) {
+        if (view && matchesSelector(selector, node!.metadata.labels)) informer.upsert(view);
+        else if (informer.get(name)) informer.remove(informer.get(name)!);
+      }
+    });
   }
 
   deleteNode(name: string): void {
@@ -74,6 +107,7 @@ export class FakeCluster implements InformerFactory {
     if (!node) return;
     this.#nodes.delete(name);
     this.#deliver(() => this.#nodeInformers.forEach((i) => i.remove(structuredClone(node))));
+    this.#deliverStatus(name);
   }
 
   /** The next call of `method` fails with `error`. */
@@ -120,6 +154,16 @@ export class FakeCluster implements InformerFactory {
     const informer = new FakeInformer<NodeView>(handlers);
     for (const node of this.#nodes.values()) informer.upsert(structuredClone(node));
     this.#nodeInformers.push(informer);
+    return informer;
+  }
+
+  nodeStatuses(
+    handlers: ConstructorParameters<typeof FakeInformer<NodeStatusView>>[0],
+    opts: { labelSelector: string },
+  ): FakeInformer<NodeStatusView> {
+    const informer = new FakeInformer<NodeStatusView>(handlers);
+    this.#statusInformers.push({ informer, selector: parseLabelSelector(opts.labelSelector) });
+    for (const name of this.#nodes.keys()) this.#deliverStatus(name);
     return informer;
   }
 

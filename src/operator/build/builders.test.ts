@@ -11,7 +11,7 @@ const request = {
   runtimes: ['wasmtime', 'spin'],
   hash: 'abc',
   attempt: 0,
-  verifiedAt: '',
+  verifiedBy: '',
 };
 
 describe('installer Job builder', () => {

@@ -13,12 +13,12 @@ export interface JobRequest {
   hash: string;
   /** Failure attempt this run counts as; part of the name so a retry never reuses one. */
   attempt: number;
-  /** Last verification time of the node; part of the name so a re-verification is a new run. */
-  verifiedAt: string;
+  /** The node's last verification (its Job's uid); part of the name so a re-verification is a new run. */
+  verifiedBy: string;
 }
 
 export function jobNameFor(req: Omit<JobRequest, 'nodeUid' | 'runtimes'>): string {
-  return jobName(req.operation, req.nodeName, `${req.hash}/${req.attempt}/${req.verifiedAt}`);
+  return jobName(req.operation, req.nodeName, `${req.hash}/${req.attempt}/${req.verifiedBy}`);
 }
 
 /** Labels that select all of this operator's Jobs (the Job informer's selector). */

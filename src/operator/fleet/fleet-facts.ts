@@ -1,6 +1,7 @@
 import type { NodeView } from '../../kube/views.ts';
 import { desiredHash } from '../build/desired-state.ts';
 import type { Config } from '../config.ts';
+import { CONTROL_PLANE_LABELS } from '../keys.ts';
 import { labelledRuntimes, readFailure, unsteeredRuntimes } from '../plan/node-records.ts';
 import { evaluateIntent, unsupportedNode, type OptInPolicy } from '../plan/opt-in.ts';
 import { countsAgainstBudget } from '../plan/schedule.ts';
@@ -14,6 +15,7 @@ import { countsAgainstBudget } from '../plan/schedule.ts';
 export class FleetFacts {
   readonly optedIn = new Set<string>();
   readonly failed = new Set<string>();
+  readonly controlPlane = new Set<string>();
   /** Runtime → nodes labelled for it. */
   readonly #labelled = new Map<string, Set<string>>();
   /** Runtime → nodes labelled ready for it the old way, not yet re-verified (steering label). */
@@ -41,6 +43,8 @@ export class FleetFacts {
       countsAgainstBudget(readFailure(node), desiredHash(intent.runtimes, this.#config.installer));
     if (counts) this.failed.add(name);
     else this.failed.delete(name);
+    if (CONTROL_PLANE_LABELS.some((k) => k in node.metadata.labels)) this.controlPlane.add(name);
+    else this.controlPlane.delete(name);
     const labelled = index(this.#labelled, name, labelledRuntimes(node));
     return [...new Set([...labelled, ...index(this.#unsteered, name, unsteeredRuntimes(node))])];
   }
@@ -48,6 +52,7 @@ export class FleetFacts {
   forget(name: string): string[] {
     this.optedIn.delete(name);
     this.failed.delete(name);
+    this.controlPlane.delete(name);
     const labelled = index(this.#labelled, name, []);
     return [...new Set([...labelled, ...index(this.#unsteered, name, [])])];
   }

@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../controller/testing/fake-clock.ts';
 import { RolloutGate, type GateCounts } from './rollout-gate.ts';
 
-function gate(counts: GateCounts, maxConcurrent: number | string = 2, failureBudget = 2) {
+const WORKERS = { controlPlane: new Set<string>(), ready: () => true };
+
+function gate(
+  counts: Omit<GateCounts, 'controlPlane' | 'ready'> & Partial<GateCounts>,
+  maxConcurrent: number | string = 2,
+  failureBudget = 2,
+) {
   const clock = new FakeClock();
   return {
     clock,
@@ -10,7 +16,7 @@ function gate(counts: GateCounts, maxConcurrent: number | string = 2, failureBud
       maxConcurrent,
       failureBudget,
       clock,
-      counts: () => counts,
+      counts: () => ({ ...WORKERS, ...counts }),
       reservationTtlMs: 1000,
     }),
   };
@@ -50,6 +56,34 @@ describe('RolloutGate', () => {
     g.reserve('b', 'jb');
     g.release('b');
     expect(g.factsFor('c').slotFree).toBe(true);
+  });
+
+  it('control-plane nodes take a slot one at a time, and only while every other control-plane node is Ready', () => {
+    const ready = new Map([
+      ['cp-a', true],
+      ['cp-b', true],
+      ['cp-c', true],
+    ]);
+    const counts = {
+      optedIn: 10,
+      failed: 0,
+      running: new Set<string>(),
+      controlPlane: new Set(ready.keys()),
+      ready: (n: string) => ready.get(n) ?? true,
+    };
+    const { gate: g } = gate(counts, 5);
+    expect(g.factsFor('cp-a').slotFree).toBe(true);
+    g.reserve('cp-a', 'ja');
+    expect(g.factsFor('cp-b').slotFree).toBe(false);
+    expect(g.factsFor('worker').slotFree).toBe(true);
+    // cp-a's Job finished and containerd (with the apiserver and etcd in it) restarts.
+    g.release('cp-a');
+    ready.set('cp-a', false);
+    expect(g.factsFor('cp-b').slotFree).toBe(false);
+    // A node that is not Ready itself still may: it waits for no one but the others.
+    expect(g.factsFor('cp-a').slotFree).toBe(true);
+    ready.set('cp-a', true);
+    expect(g.factsFor('cp-b').slotFree).toBe(true);
   });
 
   it('percentages are of opted-in nodes', () => {

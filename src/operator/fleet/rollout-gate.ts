@@ -9,6 +9,10 @@ export interface GateCounts {
   failed: number;
   /** Nodes with an unfinished installer Job in the Job cache. */
   running: ReadonlySet<string>;
+  /** Control-plane nodes: restarting their containerd restarts the apiserver and etcd. */
+  controlPlane: ReadonlySet<string>;
+  /** Whether the node's Ready condition is True (undefined: not known). */
+  ready: (node: string) => boolean | undefined;
 }
 
 /**
@@ -67,9 +71,24 @@ export class RolloutGate {
     const used = this.inUse();
     return {
       paused: this.paused,
-      slotFree: used.has(node) || used.size < this.limit(),
+      slotFree: (used.has(node) || used.size < this.limit()) && this.#quorumAllows(node, used),
       creating: this.#reserved.get(node)?.job,
     };
+  }
+
+  /**
+   * Control-plane nodes go one at a time, and only while every other one is Ready: on k3s
+   * servers, RKE2 servers and k0s controllers the restarted unit hosts the apiserver and etcd,
+   * and two down at once can break quorum.
+   */
+  #quorumAllows(node: string, used: ReadonlySet<string>): boolean {
+    const { controlPlane, ready } = this.#counts();
+    if (!controlPlane.has(node)) return true;
+    for (const other of controlPlane) {
+      if (other === node) continue;
+      if (used.has(other) || ready(other) === false) return false;
+    }
+    return true;
   }
 
   /** The plan started `job` on `node`: it holds a slot until the Job cache shows the Job. */

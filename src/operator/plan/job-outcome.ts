@@ -122,6 +122,8 @@ function installSuccessSteps(
       annotations: {
         [ANNOTATIONS.installedHash]: job.metadata.annotations[ANNOTATIONS.desiredHash] ?? '',
         [ANNOTATIONS.verifiedAt]: new Date(finishedAtMs(job, now)).toISOString(),
+        [ANNOTATIONS.verifiedBy]: job.metadata.uid,
+        [ANNOTATIONS.bootId]: report.bootId ?? null,
         [ANNOTATIONS.failure]: null,
         [ANNOTATIONS.message]: `verified: ${described}${unverified.length ? `; not verified: ${unverified.join(', ')}` : ''}`,
       },
@@ -183,9 +185,7 @@ export function finishedJobSteps(
     };
   }
   if (phase === 'failed') return { recorded: false, steps: failureSteps(node, job, outcome, now) };
-  const successVisible =
-    annotations[ANNOTATIONS.installedHash] === job.metadata.annotations[ANNOTATIONS.desiredHash] &&
-    annotations[ANNOTATIONS.verifiedAt] === new Date(finishedAtMs(job, now)).toISOString();
+  const successVisible = annotations[ANNOTATIONS.verifiedBy] === job.metadata.uid;
   if (successVisible)
     return { recorded: true, steps: [{ kind: 'deleteJob', name: job.metadata.name }] };
   return { recorded: false, steps: installSuccessSteps(node, job, outcome, now) };

@@ -33,7 +33,10 @@ const READY_LABELS = {
 const FREE: RolloutFacts = { paused: false, slotFree: true, creating: undefined };
 
 function plan(node: NodeView, over: Partial<NodeFacts> = {}, c = ctx): Plan {
-  return planNode({ node, jobs: [], outcomes: new Map(), now: NOW, rollout: FREE, ...over }, c);
+  return planNode(
+    { node, jobs: [], outcomes: new Map(), now: NOW, rollout: FREE, bootId: undefined, ...over },
+    c,
+  );
 }
 
 const DONE = { kind: 'done' };
@@ -51,6 +54,7 @@ function finish(p: Plan, phase: 'running' | 'succeeded' | 'failed'): JobView {
   const view = jobViewOf(
     {
       ...start.job,
+      metadata: { ...start.job.metadata, uid: `uid-${start.job.metadata?.name}` },
       status: {
         startTime: new Date(NOW - 60_000),
         ...(phase === 'succeeded' ? { completionTime: end } : {}),
@@ -305,6 +309,43 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     expect(start?.operation).toBe('install');
     // The readable labels stay while it re-verifies: they steer nothing.
     expect(start?.patch.labels).toEqual({ 'wasm-node.dev/status': 'installing' });
+  });
+
+  it("a ready node whose boot id changed since its verification is re-verified at once (a reboot or re-image may have rewritten containerd's config), also while paused", () => {
+    const booted = structuredClone(ready);
+    booted.metadata.annotations['wasm-node.dev/boot-id'] = 'boot-1';
+    const p = plan(booted, { bootId: 'boot-2', rollout: { ...FREE, paused: true } });
+    expect(only(p, 'startJob')).toHaveLength(1);
+    expect(only(p, 'startJob')[0]?.patch.annotations['wasm-node.dev/message']).toMatch(/rebooted/);
+    // The same boot, or none known yet, changes nothing.
+    expect(plan(booted, { bootId: 'boot-1' }).steps).toEqual([]);
+    expect(plan(booted, { bootId: undefined }).steps).toEqual([]);
+  });
+
+  it('a re-verification that finishes in the same second as the last one is still recorded (a run is told apart by its Job, not its time)', () => {
+    const same = structuredClone(ready);
+    same.metadata.annotations['wasm-node.dev/verified-at'] = new Date(NOW - 1000).toISOString();
+    same.metadata.labels = {};
+    // Readable labels only: due for re-verification now; its Job ends at NOW - 1000 too.
+    same.metadata.labels['runtime.wasm-node.dev/spin'] = 'ready';
+    const job = finish(plan(same), 'succeeded');
+    const p = plan(same, { jobs: [job], outcomes: outcome({ report: report() }, job) });
+    expect(only(p, 'patchNode')[0]?.labels).toMatchObject({
+      'runtime.wasm-node.dev.node-restriction.kubernetes.io/spin': 'ready',
+    });
+    expect(only(p, 'patchNode')[0]?.annotations?.['wasm-node.dev/verified-by']).toBe(
+      job.metadata.uid,
+    );
+  });
+
+  it("a verification records the node's boot id from the installer's report", () => {
+    const node = optedIn();
+    const job = finish(plan(node), 'succeeded');
+    const p = plan(node, {
+      jobs: [job],
+      outcomes: outcome({ report: report({ bootId: 'boot-7' }) }, job),
+    });
+    expect(only(p, 'patchNode')[0]?.annotations?.['wasm-node.dev/boot-id']).toBe('boot-7');
   });
 
   it('a paused rollout still re-verifies ready nodes when due (it holds back changes, not checks)', () => {

@@ -30,6 +30,8 @@ export interface NodeFacts {
   outcomes: ReadonlyMap<string, JobOutcome>;
   now: number;
   rollout: RolloutFacts;
+  /** The Node's boot id now (status.nodeInfo.bootID), when the status cache has it. */
+  bootId: string | undefined;
 }
 
 export interface PlanContext {
@@ -99,13 +101,14 @@ const retryPlan = (): Plan =>
 
 /** The run this node wants, from its opt-in; undefined when it wants none. */
 function wantedRun(
-  node: NodeView,
+  facts: NodeFacts,
   intent: { kind: 'in'; runtimes: string[] } | { kind: 'out' },
   ctx: PlanContext,
 ): Run | undefined {
+  const { node } = facts;
   if (intent.kind === 'in') {
     const hash = desiredHash(intent.runtimes, ctx.config.installer);
-    const schedule = installSchedule(node, hash, ctx.config);
+    const schedule = installSchedule(node, hash, ctx.config, facts.bootId);
     const reverify = node.metadata.annotations[ANNOTATIONS.installedHash] === hash;
     return { operation: 'install', runtimes: intent.runtimes, hash, schedule, reverify };
   }
@@ -135,7 +138,7 @@ function startStep(
       runtimes,
       hash,
       attempt: schedule.attempt,
-      verifiedAt: node.metadata.annotations[ANNOTATIONS.verifiedAt] ?? '',
+      verifiedBy: node.metadata.annotations[ANNOTATIONS.verifiedBy] ?? '',
     },
     ctx.config,
   );
@@ -149,7 +152,7 @@ function startStep(
     patch: {
       labels: { ...labels, [LABELS.status]: status },
       annotations: {
-        [ANNOTATIONS.message]: `${operation} of ${runtimes.join(', ')} running (job ${job.metadata?.name}, attempt ${schedule.attempt + 1})`,
+        [ANNOTATIONS.message]: `${operation} of ${runtimes.join(', ')} running (job ${job.metadata?.name}, attempt ${schedule.attempt + 1}${schedule.because ? `; ${schedule.because}` : ''})`,
       },
     },
   };
@@ -208,7 +211,7 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
   if (node.metadata.annotations[ANNOTATIONS.retry] !== undefined)
     return finished.length > 0 ? clearLeftovers(finished, 'pending') : retryPlan();
 
-  const run = wantedRun(node, intent, ctx);
+  const run = wantedRun(facts, intent, ctx);
   if (!run) return finished.length > 0 ? clearLeftovers(finished, 'idle') : plan('idle');
   const { due, state } = run.schedule;
   if (due === undefined) return plan(state);

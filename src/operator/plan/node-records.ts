@@ -95,6 +95,8 @@ export function runtimeLabelsPatch(
 const OWN_ANNOTATIONS = [
   ANNOTATIONS.installedHash,
   ANNOTATIONS.verifiedAt,
+  ANNOTATIONS.verifiedBy,
+  ANNOTATIONS.bootId,
   ANNOTATIONS.failure,
   ANNOTATIONS.message,
 ];

@@ -12,6 +12,8 @@ export interface Schedule {
   due: number | undefined;
   attempt: number;
   state: NodeState;
+  /** Why the run is due, when it is not the obvious (first install, retry, interval). */
+  because?: string;
 }
 
 /** The node's last install, for the state it should have now, did not succeed. */
@@ -42,7 +44,15 @@ function reverifyStagger(nodeName: string, interval: number): number {
   );
 }
 
-export function installSchedule(node: NodeView, hash: string, config: Config): Schedule {
+/**
+ * @param bootId the Node's boot id now (status.nodeInfo.bootID), when the status cache has it
+ */
+export function installSchedule(
+  node: NodeView,
+  hash: string,
+  config: Config,
+  bootId: string | undefined,
+): Schedule {
   const failure = readFailure(node);
   const { annotations } = node.metadata;
   if (installFailedFor(failure, hash)) {
@@ -54,6 +64,15 @@ export function installSchedule(node: NodeView, hash: string, config: Config): S
     return { due: 0, attempt: 0, state: 'pending' };
   // Labelled ready the old way (or by its kubelet): verify before it steers workloads.
   if (unsteeredRuntimes(node).length > 0) return { due: 0, attempt: 0, state: 'ready' };
+  // Configs are rewritten at boot (EKS nodeadm, GKE) and re-images keep the Node object.
+  const verifiedBoot = annotations[ANNOTATIONS.bootId];
+  if (verifiedBoot && bootId && bootId !== verifiedBoot)
+    return {
+      due: 0,
+      attempt: 0,
+      state: 'ready',
+      because: 'the node rebooted since its verification',
+    };
   const interval = config.rollout.reverifyInterval;
   const verifiedAt = Date.parse(annotations[ANNOTATIONS.verifiedAt] ?? '');
   if (interval === 0 || Number.isNaN(verifiedAt))

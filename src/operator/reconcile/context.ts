@@ -26,4 +26,6 @@ export interface ReconcileContext {
   states: NodeStates;
   /** The node's Jobs from the Job cache. */
   jobsFor: (nodeName: string) => JobView[];
+  /** The node's boot id now, from the Node status cache (the nodes the operator manages). */
+  bootIdOf: (nodeName: string) => string | undefined;
 }

@@ -31,10 +31,17 @@ function context(world: ReturnType<typeof fakeWorld>, maxConcurrent = 1): Reconc
       maxConcurrent: maxConcurrent,
       failureBudget: 0,
       clock,
-      counts: () => ({ optedIn: 2, failed: 0, running: new Set() }),
+      counts: () => ({
+        optedIn: 2,
+        failed: 0,
+        running: new Set(),
+        controlPlane: new Set(),
+        ready: () => true,
+      }),
     }),
     states: new NodeStates(metrics.nodes),
     jobsFor: () => [],
+    bootIdOf: () => undefined,
   };
 }
 

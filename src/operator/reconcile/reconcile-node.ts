@@ -31,6 +31,7 @@ export async function reconcileNode(node: NodeView, ctx: ReconcileContext): Prom
     outcomes,
     now: ctx.clock.now(),
     rollout: ctx.gate.factsFor(name),
+    bootId: ctx.bootIdOf(name),
   };
   const plan = planNode(facts, { config: ctx.config, policy: ctx.policy });
   book(plan, name, ctx);

@@ -13,6 +13,8 @@ export function installReport(
     error?: string;
     /** The installer refused the node (changed nothing) rather than failed. */
     refused?: boolean;
+    /** The node's boot id as the installer read it. */
+    bootId?: string;
     operation?: 'install' | 'uninstall';
   } = {},
 ): InstallReport {
@@ -31,6 +33,7 @@ export function installReport(
     restarted: true,
     rolledBack: false,
     durationMs: 1500,
+    ...(opts.bootId ? { bootId: opts.bootId } : {}),
     ...(opts.error
       ? {
           error: {
@@ -86,8 +89,14 @@ export class FakeKubelet {
     this.#podLabels = JOB_POD_LABELS[opts.jobController ?? 'current'];
   }
 
-  /** Finishes the Job's pod with the given exit code and termination message. */
-  async finish(job: V1Job, result: { exitCode: number; message: string }): Promise<void> {
+  /**
+   * Finishes the Job's pod with the given exit code and termination message; acting as the
+   * Job controller, returns the resourceVersion of the Job's finished status.
+   */
+  async finish(
+    job: V1Job,
+    result: { exitCode: number; message: string },
+  ): Promise<string | undefined> {
     const pod = this.#actAsJobController
       ? await this.#createPod(job)
       : await this.#controllerPod(job.metadata!.uid!);
@@ -124,8 +133,8 @@ export class FakeKubelet {
       },
       MERGE,
     );
-    if (this.#actAsJobController)
-      await this.#setJobStatus(job, result.exitCode === 0, started, now);
+    if (!this.#actAsJobController) return undefined;
+    return this.#setJobStatus(job, result.exitCode === 0, started, now);
   }
 
   /**
@@ -162,8 +171,37 @@ export class FakeKubelet {
     );
   }
 
+  /**
+   * Posts the Node's status as its kubelet would: the Ready condition and the boot id (a new
+   * one after a reboot). Returns the resourceVersion of the write (etcd orders all writes).
+   */
+  async postNodeStatus(name: string, status: { ready: boolean; bootID: string }): Promise<string> {
+    const now = new Date();
+    const node = await this.#c.core.patchNodeStatus(
+      {
+        name,
+        body: {
+          status: {
+            nodeInfo: { bootID: status.bootID },
+            conditions: [
+              {
+                type: 'Ready',
+                status: status.ready ? 'True' : 'False',
+                reason: status.ready ? 'KubeletReady' : 'KubeletNotReady',
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        },
+      },
+      MERGE,
+    );
+    return node.metadata!.resourceVersion!;
+  }
+
   /** Finishes the Job with an installer report as the termination message. */
-  finishWithReport(job: V1Job, report: InstallReport): Promise<void> {
+  finishWithReport(job: V1Job, report: InstallReport): Promise<string | undefined> {
     return this.finish(job, { exitCode: report.ok ? 0 : 1, message: JSON.stringify(report) });
   }
 
@@ -211,7 +249,7 @@ export class FakeKubelet {
     succeeded: boolean,
     started: Date,
     finished: Date,
-  ): Promise<void> {
+  ): Promise<string> {
     const transition = { status: 'True', lastProbeTime: finished, lastTransitionTime: finished };
     const conditions = succeeded
       ? [
@@ -232,7 +270,7 @@ export class FakeKubelet {
             ...transition,
           },
         ];
-    await this.#c.batch.patchNamespacedJobStatus(
+    const patched = await this.#c.batch.patchNamespacedJobStatus(
       {
         namespace: NAMESPACE,
         name: job.metadata!.name!,
@@ -250,5 +288,6 @@ export class FakeKubelet {
       },
       MERGE,
     );
+    return patched.metadata!.resourceVersion!;
   }
 }

@@ -9,6 +9,8 @@ import { NAMESPACE, isFinished, type TestCluster } from './test-cluster.ts';
 export class JobActivity {
   readonly active = new Set<string>();
   readonly seen = new Set<string>();
+  /** The resourceVersion each Job was first seen with: its creation's, in etcd's order. */
+  readonly createdAt = new Map<string, bigint>();
   maxActive = 0;
   #recorder: ObjectRecorder<V1Job> | undefined;
 
@@ -27,6 +29,7 @@ export class JobActivity {
     const name = job.metadata?.name;
     if (!name) return;
     this.seen.add(name);
+    if (!this.createdAt.has(name)) this.createdAt.set(name, BigInt(job.metadata!.resourceVersion!));
     if (phase === 'DELETED' || isFinished(job)) this.active.delete(name);
     else this.active.add(name);
     this.maxActive = Math.max(this.maxActive, this.active.size);
