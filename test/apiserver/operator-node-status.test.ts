@@ -79,7 +79,7 @@ describe('what the operator reads of Node status: boot id and Ready (the test ac
     );
   }, 90_000);
 
-  it('control-plane nodes install one at a time, and none while another one is not Ready', async () => {
+  it('control-plane nodes install one at a time, and none while another one is not Ready, also one that went down in its own restart', async () => {
     const activity = await bed.watchJobs();
     const cp = ['cp-0', 'cp-1', 'cp-2'];
     for (const name of cp) {
@@ -109,8 +109,16 @@ describe('what the operator reads of Node status: boot id and Ready (the test ac
       // Created only after the previous node was Ready again and its Job finished (etcd
       // orders every write: a resourceVersion is a position in that order).
       expect(activity.createdAt.get(job.metadata!.name!)! > after).toBe(true);
+      // Its restart takes the node down (kubelet reports NotReady) and its Job finishes before
+      // the kubelet says Ready again: the next one waits for that Ready.
+      const name = job.spec!.template.spec!.nodeName!;
+      await bed.kubelet.postNodeStatus(name, { ready: false, bootID: `${name}-boot` });
+      await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin']));
+      await waitFor(`${name} recorded`, async () => (await status(name)()) === 'ready', {
+        timeoutMs: 20_000,
+      });
       after = BigInt(
-        (await bed.kubelet.finishWithReport(job, installReport(['wasmtime', 'spin'])))!,
+        await bed.kubelet.postNodeStatus(name, { ready: true, bootID: `${name}-boot` }),
       );
     }
     expect(activity.maxActive).toBe(1);
