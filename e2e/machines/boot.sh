@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 name=${1:?usage: boot.sh NAME [TIMEOUT_SECONDS]} timeout=${2:-120}
 require_root
 load_machine "$name"
+started=''
 if ! supervisor_pid "$name" >/dev/null; then
   # After a crash of the host side the overlay or the netns may be gone: put them back.
   mountpoint -q "$M/root" || mount -t overlay overlay \
@@ -20,7 +21,8 @@ if ! supervisor_pid "$name" >/dev/null; then
   [ -f "$M/run/console.log" ] && mv "$M/run/console.log" "$M/run/console.previous.log"
   # Detached from the caller's session and output, so the machine outlives `npm run`.
   setsid bash "$MACHINES_LIB_DIR/run.sh" "$name" >/dev/null 2>&1 </dev/null {LOG_FD}>&- &
-  echo $! > "$M/run/supervisor.pid"
+  started=$!
+  echo "$started" > "$M/run/supervisor.pid"
 fi
 
 console_tail() { echo "----- $M/run/console.log -----" >&2; tail -n 40 "$M/run/console.log" >&2; }
@@ -29,7 +31,10 @@ console_tail() { echo "----- $M/run/console.log -----" >&2; tail -n 40 "$M/run/c
 # at once.
 deadline=$((SECONDS + timeout)) state=''
 while ((SECONDS < deadline)); do
-  supervisor_pid "$name" >/dev/null || { console_tail; die "machine $name stopped while booting"; }
+  # The supervisor started here names run.sh only once its fork has exec'd (none of its command
+  # lines does mid-exec): until bash has reaped it, it is alive whatever its command line says.
+  supervisor_pid "$name" >/dev/null || { [ -n "$started" ] && kill -0 "$started" 2>/dev/null; } \
+    || { console_tail; die "machine $name stopped while booting"; }
   if leader=$(leader_pid "$name"); then
     state=$(timeout "$((deadline - SECONDS))" nsenter --target "$leader" --all -- \
       /usr/bin/systemctl is-system-running --wait 2>/dev/null) || true
