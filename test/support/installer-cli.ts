@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseInstallReport, type InstallReport } from '../../src/formats/install-report.ts';
 import { repoPath } from './repo.ts';
+import { runCommand } from './run-command.ts';
 import type { SupervisedNode } from './supervised-node.ts';
 
-export const INSTALLER_CLI = repoPath('bin/wasm-node-installer.js');
+const INSTALLER_CLI = repoPath('bin/wasm-node-installer.js');
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -44,28 +44,22 @@ export interface InstallerTarget {
   restartCommand?: string;
   binDir?: string;
   terminationLog: string;
-  /**
-   * Run as from an installer pod: in a mount namespace of its own with the node's / at a host
-   * root of its own; `hidden` paths are covered by an empty tmpfs in its own view only, so a
-   * path that resolves outside the host root finds nothing, as in a container.
-   */
-  pod?: { hidden: readonly string[] };
   /** cgroup.procs files the installer joins before it starts, as a pod's cgroup would hold it. */
   cgroups?: readonly string[];
 }
 
 /** The installer's command line against a supervised node, as the operator's Job would run it. */
-export function installerCommand(
+function installerCommand(
   node: SupervisedNode,
   args: readonly string[],
   target: InstallerTarget,
 ): string[] {
-  const cli = (hostRoot: string) => [
+  const cli = [
     process.execPath,
     INSTALLER_CLI,
     ...args,
     '--host-root',
-    hostRoot,
+    '/',
     '--containerd-socket',
     node.socket,
     '--bin-dir',
@@ -81,25 +75,9 @@ export function installerCommand(
   ];
   if (target.cgroups !== undefined) {
     const join = target.cgroups.map((f) => `echo $$ > "${f}"`).join('\n');
-    return ['sh', '-c', `set -e\n${join}\nexec "$@"`, 'sh', ...cli('/')];
+    return ['sh', '-c', `set -e\n${join}\nexec "$@"`, 'sh', ...cli];
   }
-  if (target.pod === undefined) return cli('/');
-  const host = join(node.dir, 'pod-host');
-  mkdirSync(host, { recursive: true });
-  const hide = target.pod.hidden.map((d) => `mount -t tmpfs pod-view "${d}"`).join('\n');
-  const script = `set -e\nmount --rbind / "${host}"\n${hide}\nexec "$@"`;
-  return [
-    'unshare',
-    '--mount',
-    '--propagation',
-    'private',
-    '--',
-    'sh',
-    '-c',
-    script,
-    'sh',
-    ...cli(host),
-  ];
+  return cli;
 }
 
 export interface InstallerRun {
@@ -109,53 +87,19 @@ export interface InstallerRun {
   ms: number;
 }
 
-/** An installer process started in the background. */
-export interface StartedInstaller {
-  pid: number;
-  /** Its log (JSON lines on stdout) so far. */
-  log(): string;
-  /** Resolves once it has exited, with its report. */
-  done: Promise<InstallerRun>;
-}
-
-/** Starts the real CLI; `done` reads its report from the termination log. */
-export function startInstaller(
-  node: SupervisedNode,
-  args: readonly string[],
-  target: InstallerTarget,
-): StartedInstaller {
-  rmSync(target.terminationLog, { force: true });
-  const started = performance.now();
-  const [cmd, ...argv] = installerCommand(node, args, target);
-  const child = spawn(cmd as string, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const done = new Promise<InstallerRun>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const ms = performance.now() - started;
-      const text = existsSync(target.terminationLog)
-        ? readFileSync(target.terminationLog, 'utf8')
-        : '';
-      const parsed = parseInstallReport(text);
-      if (!parsed.ok) reject(new Error(`${parsed.error}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      else resolve({ code, report: parsed.report, stderr, ms });
-    });
-  });
-  return { pid: child.pid as number, log: () => stdout, done };
-}
-
 /** Runs the real CLI to completion and reads its report from the termination log. */
-export function runInstaller(
+export async function runInstaller(
   node: SupervisedNode,
   args: readonly string[],
   target: InstallerTarget,
 ): Promise<InstallerRun> {
-  return startInstaller(node, args, target).done;
+  rmSync(target.terminationLog, { force: true });
+  const started = performance.now();
+  const [cmd, ...argv] = installerCommand(node, args, target);
+  const r = await runCommand(cmd as string, argv, { timeoutMs: 180_000 });
+  const ms = performance.now() - started;
+  const text = existsSync(target.terminationLog) ? readFileSync(target.terminationLog, 'utf8') : '';
+  const parsed = parseInstallReport(text);
+  if (!parsed.ok) throw new Error(`${parsed.error}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return { code: r.code, report: parsed.report, stderr: r.stderr, ms };
 }

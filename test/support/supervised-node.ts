@@ -71,55 +71,6 @@ async function waitFor(
   }
 }
 
-/**
- * The config Debian 12 and 13 ship (it declares no runtime), with the node's paths put first
- * and the opt plugin's directory moved into the node's own.
- */
-export function debianShippedConfig(dir: string): string {
-  const shipped = readFileSync(
-    new URL('../fixtures/containerd-samples/debian-12-containerd-1.6.20.toml', import.meta.url),
-    'utf8',
-  );
-  const paths = `root = "${dir}/var/lib/containerd"
-state = "${dir}/run/containerd/state"
-[grpc]
-  address = "${dir}/run/containerd/containerd.sock"
-[ttrpc]
-  address = "${dir}/run/containerd/containerd.sock.ttrpc"
-`;
-  return shipped
-    .replace(/^version = 2\n/m, (v) => `${v}${paths}`)
-    .replace('"/var/lib/containerd/opt"', `"${dir}/opt/containerd"`);
-}
-
-/** A version 3 config (containerd 2.x) with the same VM settings. */
-export function nodeConfigV3(dir: string): string {
-  const rt = "plugins.'io.containerd.cri.v1.runtime'";
-  return `version = 3
-root = '${dir}/var/lib/containerd'
-state = '${dir}/run/containerd/state'
-[grpc]
-  address = '${dir}/run/containerd/containerd.sock'
-[ttrpc]
-  address = '${dir}/run/containerd/containerd.sock.ttrpc'
-[${rt}]
-  disable_apparmor = true
-  restrict_oom_score_adj = true
-  [${rt}.containerd]
-    default_runtime_name = 'runc'
-    [${rt}.containerd.runtimes.runc]
-      runtime_type = 'io.containerd.runc.v2'
-      [${rt}.containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [${rt}.cni]
-    bin_dir = '/usr/lib/cni'
-    conf_dir = '${dir}/etc/cni/net.d'
-[plugins.'io.containerd.grpc.v1.cri']
-  stream_server_address = '127.0.0.1'
-  stream_server_port = '0'
-`;
-}
-
 export async function startSupervisedNode(
   opts: {
     config?: (dir: string) => string;
