@@ -13,7 +13,14 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { ANNOTATIONS, LABELS, READY, STATUS, runtimeLabel } from '../src/operator/keys.ts';
+import {
+  ANNOTATIONS,
+  LABELS,
+  MANAGED_BY_VALUE,
+  READY,
+  STATUS,
+  runtimeLabel,
+} from '../src/operator/keys.ts';
 import { nodeMachine, type ClusterInfo } from '../test/support/cluster.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
 import {
@@ -121,8 +128,10 @@ export async function importImages(d: LocalDeploy, archives: readonly string[]):
 }
 
 export interface OperatorOptions {
-  /** Tag of localhost/wasm-node-installer: `e2e`, or `corrupt` for the failure scenario. */
+  /** Tag of localhost/wasm-node-installer: `e2e`, `corrupt` (failure scenario), `crun-wasm`. */
   installerTag?: string;
+  /** config.runtimes; the test shim's wasmtime unless given. */
+  runtimes?: readonly string[];
   /** The drift check: how often ready nodes are re-verified. */
   reverifyInterval?: string;
   /** Installer Jobs at once (a count or "N%"). */
@@ -155,7 +164,7 @@ export function operatorValues(
       { name: 'KUBERNETES_SERVICE_PORT', value: apiserver.port },
     ],
     config: {
-      runtimes: [RUNTIME],
+      runtimes: opts.runtimes ?? [RUNTIME],
       installer: { imagePullPolicy: 'Never' },
       rollout: {
         reverifyInterval: opts.reverifyInterval ?? '1h',
@@ -212,7 +221,7 @@ export async function waitForOperatorRollout(d: LocalDeploy): Promise<void> {
   );
 }
 
-/** Removes the release, its namespace and the operator's RuntimeClass (the chart does not own it). */
+/** Removes the release, its namespace and the operator's RuntimeClasses (the chart does not own them). */
 export async function uninstallOperator(d: LocalDeploy): Promise<void> {
   await helm(['uninstall', RELEASE, '--ignore-not-found', '--wait'], {
     namespace: NAMESPACE,
@@ -221,7 +230,7 @@ export async function uninstallOperator(d: LocalDeploy): Promise<void> {
   await d.kubectl(['delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait=true'], {
     timeoutMs: 180_000,
   });
-  await d.kubectl(['delete', 'runtimeclass', RUNTIME, '--ignore-not-found']);
+  await d.kubectl(['delete', 'runtimeclass', '-l', `${LABELS.managedBy}=${MANAGED_BY_VALUE}`]);
 }
 
 export async function patchNodeMetadata(
@@ -262,9 +271,14 @@ export function installerJobs(d: LocalDeploy): Promise<V1Job[]> {
   return d.batch.listNamespacedJob({ namespace: NAMESPACE }).then((list) => list.items);
 }
 
+/** Labelled ready for wasmtime, the test shim's runtime. */
 export function isReady(node: V1Node): boolean {
+  return isRuntimeReady(node, RUNTIME);
+}
+
+export function isRuntimeReady(node: V1Node, runtime: string): boolean {
   const labels = node.metadata?.labels ?? {};
-  return labels[READY_LABEL] === READY && labels[LABELS.status] === STATUS.ready;
+  return labels[runtimeLabel(runtime)] === READY && labels[LABELS.status] === STATUS.ready;
 }
 
 /**
@@ -274,18 +288,22 @@ export function isReady(node: V1Node): boolean {
 export function waitForNodeReady(
   d: LocalDeploy,
   name: string,
-  opts: { timeoutMs: number; observe?: (node: V1Node, jobs: V1Job[]) => void },
+  opts: {
+    timeoutMs: number;
+    runtime?: string;
+    observe?: (node: V1Node, jobs: V1Job[]) => void;
+  },
 ): Promise<V1Node> {
   let failure: string | undefined;
   return waitFor(
-    `node ${name} to be labelled ${READY_LABEL}=${READY}`,
+    `node ${name} to be labelled ${runtimeLabel(opts.runtime ?? RUNTIME)}=${READY}`,
     async () => {
       const node = await d.core.readNode({ name });
       opts.observe?.(node, await installerJobs(d));
       if (node.metadata?.labels?.[LABELS.status] === STATUS.failed) {
         failure = `the operator marked node ${name} failed: ${node.metadata.annotations?.[ANNOTATIONS.message] ?? '(no message)'}`;
       }
-      return isReady(node) && node;
+      return isRuntimeReady(node, opts.runtime ?? RUNTIME) && node;
     },
     { timeoutMs: opts.timeoutMs, intervalMs: 250, abortIf: () => failure },
   );
