@@ -255,10 +255,16 @@ const restartBegun = (m: Machine) =>
   });
 
 describe('restarts through systemd that fail, hang or are interrupted', () => {
-  it(
-    'containerd.service failing to start on the new config: the old bytes back, containerd running on them',
-    async () => {
-      const { m, original } = await debianNode();
+  // Each containerd line under its own unit (Debian's, or upstream's in /usr/local/lib).
+  it.each([
+    ['bookworm', 'distro'],
+    ['trixie', 'distro'],
+    ['trixie', 'v2.4.2'],
+  ] as const)(
+    'a %s machine, containerd %s: containerd.service failing to start on the new config gets the old bytes back and runs on them',
+    async (suite, containerd) => {
+      const m = await boot(suite, containerd);
+      const original = await config(m);
       // As a unit whose start fails with our block in the config (a bad shim path, say).
       await containerdDropIn(
         m,
