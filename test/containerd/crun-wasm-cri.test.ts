@@ -5,10 +5,11 @@
 // module under the runc shim driving that crun. crun's handler runs a .wasm entrypoint only
 // when the OCI spec carries the module.wasm.image/variant annotation; pods carry it, and
 // containerd copies a pod annotation into the spec only if the entry's pod_annotations allows it.
-// A supervised containerd, not a systemd machine, because crun refuses this VM type's hybrid
-// cgroups (hugetlb in the v2 hierarchy), and only a containerd started through a wrapper can be
-// given a mount namespace without that hierarchy (containerdWithoutCgroup2 below); a machine's
-// containerd.service sees it, and the installer refuses crun-wasm there (cgroups-unsupported).
+// On this VM rather than a systemd machine: the refusal below needs a hybrid host whose v2
+// hierarchy has controllers (hugetlb here), which no machine shows (its cgroup namespace
+// delegates none), and the supervised containerd runs the others in a mount namespace without
+// that hierarchy (containerdWithoutCgroup2). The same install through the operator on a Debian
+// 13 machine, pods and an opt-out with a pod running included, is e2e/crun-wasm.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import {
   chmodSync,
