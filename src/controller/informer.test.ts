@@ -1,15 +1,15 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { KubeConfig } from '@kubernetes/client-node';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from '@jest/globals';
 import {
   listAllPages,
   ResilientInformer,
+  ResourceExpired,
   type Lifecycle,
   type ListChunk,
+  type ListerWatcher,
   type ListPage,
+  type WatchEvent,
 } from './informer.ts';
-import { FakeClock, until } from './testing/fake-clock.ts';
+import { FakeClock, settle } from './testing/fake-clock.ts';
 
 /** What a cache might keep of a Node: name, version and its own labels only. */
 interface Slim {
@@ -20,35 +20,6 @@ const slim = (raw: unknown): Slim => {
   return { metadata: { name, resourceVersion, labels } };
 };
 
-/** A loopback apiserver stand-in that serves only the node watch; the test scripts the list. */
-async function watchServer(): Promise<{
-  server: Server;
-  kc: KubeConfig;
-  watches: string[];
-  send: (type: string, obj: unknown) => void;
-}> {
-  const watches: string[] = [];
-  const open: ServerResponse[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    watches.push(req.url ?? '');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.flushHeaders();
-    open.push(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  const send = (type: string, object: unknown) =>
-    open.forEach((r) => r.write(`${JSON.stringify({ type, object })}\n`));
-  return { server, kc, watches, send };
-}
-
 function fatNode(name: string, rv: string, labels: Record<string, string> = {}) {
   return {
     metadata: {
@@ -56,87 +27,153 @@ function fatNode(name: string, rv: string, labels: Record<string, string> = {}) 
       uid: `uid-${name}`,
       resourceVersion: rv,
       labels: { 'kubernetes.io/hostname': name, ...labels },
-      annotations: {
-        'wasm-node': 'true',
-        'node.alpha.kubernetes.io/ttl': '0',
-        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
-      },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
       managedFields: [{ manager: 'kubelet', operation: 'Update' }],
     },
-    status: { images: [{ names: ['registry.example/big-image:1'], sizeBytes: 1 }], conditions: [] },
+    status: { images: [{ names: ['registry.example/big-image:1'], sizeBytes: 1 }] },
   };
 }
 
-let server: Server | undefined;
-afterEach(() => {
-  server?.closeAllConnections();
-  server?.close();
-});
+interface OpenWatch {
+  from: string;
+  timeoutSeconds: number;
+  send(type: WatchEvent['type'], object: WatchEvent['object']): void;
+  end(): void;
+  fail(err: Error): void;
+}
+
+/** A scripted API: `lists` answers list calls in turn; every watch stays open until told. */
+function fakeSource(lists: (() => ListChunk)[]) {
+  const watches: OpenWatch[] = [];
+  let listed = 0;
+  const source: ListerWatcher = {
+    async list() {
+      const next = lists[Math.min(listed++, lists.length - 1)]!;
+      return next();
+    },
+    watch(from, { timeoutSeconds, signal }, onEvent) {
+      return new Promise<void>((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('aborted')));
+        watches.push({
+          from,
+          timeoutSeconds,
+          send: (type, object) => onEvent({ type, object }),
+          end: resolve,
+          fail: reject,
+        });
+      });
+    },
+  };
+  return { source, watches, lists: () => listed };
+}
+
+function informer(source: ListerWatcher, clock: FakeClock) {
+  const events: Lifecycle[] = [];
+  const added: string[] = [];
+  const updated: [Slim, Slim | undefined][] = [];
+  const deleted: string[] = [];
+  const inf = new ResilientInformer<Slim>({
+    resource: 'nodes',
+    source,
+    slim,
+    clock,
+    restartBackoff: { initial: 1000, max: 8000 },
+    watchTimeoutMs: 300_000,
+    resyncMs: 0,
+    onAdd: (n) => added.push(n.metadata.name),
+    onUpdate: (n, old) => updated.push([n, old]),
+    onDelete: (n) => deleted.push(n.metadata.name),
+    onLifecycle: (e) => events.push(e),
+  });
+  return { inf, events, added, updated, deleted };
+}
+
+const page =
+  (rv: string, ...items: unknown[]): (() => ListChunk) =>
+  () => ({
+    items,
+    metadata: { resourceVersion: rv },
+  });
 
 describe('ResilientInformer', () => {
   it('restarts after a failed list with backoff, is synced only after a complete list, keeps slim objects, hands updates the object they replace, and stays stopped after stop()', async () => {
-    const fake = await watchServer();
-    server = fake.server;
     const clock = new FakeClock();
-    const events: Lifecycle[] = [];
-    const added: Slim[] = [];
-    const updated: [Slim, Slim | undefined][] = [];
-    let lists = 0;
-    const informer = new ResilientInformer<Slim>({
-      resource: 'nodes',
-      kc: fake.kc,
-      path: '/api/v1/nodes',
-      list: async () => {
-        lists++;
-        if (lists === 1) throw new Error('connection refused');
-        return { items: [fatNode('n1', '10')], metadata: { resourceVersion: '10' } };
+    const api = fakeSource([
+      () => {
+        throw new Error('connection refused');
       },
-      slim,
-      clock,
-      restartBackoff: { initial: 1000, max: 8000 },
-      watchTimeoutMs: 300_000,
-      resyncMs: 0,
-      onAdd: (n) => added.push(n),
-      onUpdate: (n, old) => updated.push([n, old]),
-      onLifecycle: (e) => events.push(e),
-    });
-    informer.start();
-    await until('the failed list', () => events.length === 2);
+      page('10', fatNode('n1', '10')),
+    ]);
+    const { inf, events, added, updated } = informer(api.source, clock);
+    inf.start();
+    await settle();
     expect(events).toEqual(['connected', 'error']);
-    expect(informer.synced).toBe(false);
+    expect(inf.synced).toBe(false);
 
     // Backoff is 1 s + up to 20 % jitter: nothing before it, a restart after it.
     await clock.advance(999);
     expect(events).toHaveLength(2);
     await clock.advance(300);
-    await until('the restarted informer to sync', () => informer.synced);
     expect(events.slice(2)).toEqual(['restarting', 'connected', 'synced']);
-    expect(informer.synced).toBe(true);
-    expect(informer.list()).toEqual([
+    expect(inf.list()).toEqual([
       {
         metadata: { name: 'n1', resourceVersion: '10', labels: { 'kubernetes.io/hostname': 'n1' } },
       },
     ]);
-    expect(fake.watches[0]).toMatch(
-      /^\/api\/v1\/nodes\?timeoutSeconds=(2[7-9]\d|3[0-2]\d|330)&allowWatchBookmarks=true&watch=true&resourceVersion=10$/,
-    );
+    const [watch] = api.watches;
+    expect(watch?.from).toBe('10');
+    expect(watch?.timeoutSeconds).toBeGreaterThanOrEqual(270);
+    expect(watch?.timeoutSeconds).toBeLessThanOrEqual(330);
 
     // Watch events are slimmed before they reach the cache too.
-    fake.send('ADDED', fatNode('n2', '11'));
-    await until('n2 added', () => added.length === 2);
-    expect(added.map((n) => n.metadata.name)).toEqual(['n1', 'n2']);
-    expect(JSON.stringify(informer.get('n2'))).not.toMatch(/images|ttl|managedFields|uid/);
-
-    fake.send('MODIFIED', fatNode('n2', '12', { zone: 'b' }));
-    await until('n2 updated', () => updated.length === 1);
+    watch!.send('ADDED', fatNode('n2', '11'));
+    expect(added).toEqual(['n1', 'n2']);
+    expect(JSON.stringify(inf.get('n2'))).not.toMatch(/images|ttl|managedFields|uid/);
+    watch!.send('MODIFIED', fatNode('n2', '12', { zone: 'b' }));
     const [[now, before]] = updated as [[Slim, Slim | undefined]];
     expect(now.metadata).toMatchObject({ resourceVersion: '12', labels: { zone: 'b' } });
     expect(before?.metadata.resourceVersion).toBe('11');
 
-    await informer.stop();
+    await inf.stop();
     await clock.advance(60_000);
     expect(events.at(-1)).toBe('stopped');
     expect(events.filter((e) => e === 'restarting')).toHaveLength(1);
+  });
+
+  it('resumes a watch the server ended from the last resourceVersion (a bookmark counts), without listing again', async () => {
+    const clock = new FakeClock();
+    const api = fakeSource([page('10', fatNode('n1', '10'))]);
+    const { inf } = informer(api.source, clock);
+    inf.start();
+    await settle();
+    api.watches[0]!.send('MODIFIED', fatNode('n1', '15'));
+    api.watches[0]!.send('BOOKMARK', { metadata: { resourceVersion: '20' } });
+    api.watches[0]!.end();
+    await settle();
+    expect(api.watches.map((w) => w.from)).toEqual(['10', '20']);
+    expect(api.lists()).toBe(1);
+    await inf.stop();
+  });
+
+  it('lists again when the resourceVersion expired (410), and reports what changed meanwhile as adds, updates and deletes', async () => {
+    const clock = new FakeClock();
+    const api = fakeSource([
+      page('10', fatNode('n1', '10'), fatNode('n2', '10')),
+      page('30', fatNode('n2', '25'), fatNode('n3', '28')),
+    ]);
+    const { inf, added, updated, deleted } = informer(api.source, clock);
+    inf.start();
+    await settle();
+    api.watches[0]!.fail(new ResourceExpired('too old resource version: 10'));
+    await settle();
+    expect(api.lists()).toBe(2);
+    expect(added).toEqual(['n1', 'n2', 'n3']);
+    expect(updated.map(([n]) => `${n.metadata.name}@${n.metadata.resourceVersion}`)).toEqual([
+      'n2@25',
+    ]);
+    expect(deleted).toEqual(['n1']);
+    expect(api.watches.map((w) => w.from)).toEqual(['10', '30']);
+    await inf.stop();
   });
 });
 

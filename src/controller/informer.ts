@@ -1,26 +1,6 @@
-import {
-  ListWatch,
-  Watch,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import type { Clock, Timer } from './clock.ts';
 import { errorMessage } from './errors.ts';
-
-/**
- * The same cluster and credentials with an Accept header on every request: client-node's Watch
- * takes its headers only from KubeConfig.applySecurityAuthentication.
- */
-function withAccept(kc: KubeConfig, accept: string): KubeConfig {
-  const view = Object.create(kc) as KubeConfig;
-  view.applySecurityAuthentication = async (context) => {
-    await kc.applySecurityAuthentication(context);
-    context.setHeaderParam('Accept', accept);
-  };
-  return view;
-}
 
 export interface ListPage {
   limit: number;
@@ -34,9 +14,9 @@ export interface ListChunk {
 }
 
 /**
- * Objects per list request. A single list of thousands of Nodes (10 KB of JSON each, more as
- * client-node objects) is held whole in memory before it is slimmed; pages bound that to one
- * page, and the apiserver serves all pages from one snapshot.
+ * Objects per list request. A single list of thousands of Nodes (10 KB of JSON each) is held
+ * whole in memory before it is slimmed; pages bound that to one page, and the apiserver serves
+ * all pages from one snapshot.
  */
 export const LIST_PAGE_SIZE = 500;
 
@@ -58,6 +38,34 @@ export async function listAllPages<T>(
   return { items, metadata: { resourceVersion } };
 }
 
+/** One event of a watch, as the apiserver sends it (`object` still to be slimmed). */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: { metadata?: { resourceVersion?: string } };
+}
+
+/** The resourceVersion a watch started from is gone from the apiserver's history (410). */
+export class ResourceExpired extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResourceExpired';
+  }
+}
+
+/** How an informer reaches the API: list one page, watch from a resourceVersion. */
+export interface ListerWatcher {
+  list(page: ListPage): Promise<ListChunk>;
+  /**
+   * Delivers events from `resourceVersion` on until the server ends the watch (resolves),
+   * `signal` aborts it, or it fails (rejects; ResourceExpired means: list again).
+   */
+  watch(
+    resourceVersion: string,
+    opts: { timeoutSeconds: number; signal: AbortSignal },
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<void>;
+}
+
 export type Lifecycle = 'connected' | 'synced' | 'error' | 'restarting' | 'stopped';
 
 /** A watched cache of one kind of object: what controllers read and subscribe to. */
@@ -72,7 +80,7 @@ export interface Informer<T> {
 
 export interface InformerHandlers<T> {
   onAdd?: (obj: T) => void;
-  /** `old` is the cached object the update replaced, when the watch delivered it. */
+  /** `old` is the cached object the update replaced. */
   onUpdate?: (obj: T, old: T | undefined) => void;
   onDelete?: (obj: T) => void;
   /** Called every resyncMs (level-triggered safety net). */
@@ -90,76 +98,44 @@ export interface InformerTuning {
   resyncMs: number;
 }
 
-export interface InformerOptions<T extends KubernetesObject>
-  extends InformerTuning, InformerHandlers<T> {
+interface Cached {
+  metadata: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+export interface InformerOptions<T extends Cached> extends InformerTuning, InformerHandlers<T> {
   /** Short resource name for logs and metric labels ("nodes", "jobs"). */
   resource: string;
-  kc: KubeConfig;
-  /** Collection path, e.g. /api/v1/nodes or /apis/batch/v1/namespaces/x/jobs. */
-  path: string;
-  /**
-   * One page of the list (the informer adds no selector to it: pass it here and in
-   * labelSelector). The informer pages through the whole list, pageSize at a time.
-   */
-  list: (page: ListPage) => Promise<ListChunk>;
+  source: ListerWatcher;
   /** Objects per list request (LIST_PAGE_SIZE): smaller for large objects slimmed a lot. */
   pageSize?: number;
-  labelSelector?: string;
-  /** Accept header of the watch, e.g. to receive PartialObjectMetadata (pass the list's in `list`). */
-  watchAccept?: string;
   /** Reduces each listed or watched object to what the cache keeps. */
   slim: (raw: unknown) => T;
 }
 
+const keyOf = (name = '', namespace?: string) => (namespace ? `${namespace}/${name}` : name);
+
 /**
- * client-node's ListWatch, made to survive: it stops on any non-410 error (apiserver
- * restart, refused connection, failed list), so we restart it with backoff + jitter unless
- * we stopped it ourselves (stop() also fires its error callback, with an AbortError).
- * Objects are slimmed before they enter its cache.
+ * A reflector and its store, as client-go's: list (in pages) once, then watch from the list's
+ * resourceVersion for as long as it lasts. A watch the server ends is resumed from the last
+ * resourceVersion seen, a failed one after backoff + jitter; only an expired resourceVersion
+ * (410) lists again, and that relist reports the differences as adds, updates and deletes.
+ * Objects are slimmed before they are cached.
  */
-export class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
+export class ResilientInformer<T extends Cached> implements Informer<T> {
   readonly #o: InformerOptions<T>;
-  readonly #lw: ListWatch<T>;
-  /** The cached object a MODIFIED event is about to replace (ListWatch passes only the new one). */
-  #replaced: T | undefined;
-  #stopping = false;
+  readonly #store = new Map<string, T>();
+  #resourceVersion: string | undefined;
+  #stopping = true;
   #synced = false;
   #failures = 0;
-  #restartTimer: Timer | undefined;
+  #abort: AbortController | undefined;
+  #wake: (() => void) | undefined;
+  #sleepTimer: Timer | undefined;
   #resyncTimer: Timer | undefined;
+  #running: Promise<void> = Promise.resolve();
 
   constructor(options: InformerOptions<T>) {
     this.#o = options;
-    const { kc, slim } = options;
-    const inner = new Watch(options.watchAccept ? withAccept(kc, options.watchAccept) : kc);
-    // Slim watch events before ListWatch stores them. Bookmarks and ERROR Status objects
-    // pass through untouched: ListWatch reads their resourceVersion / code.
-    const watch = {
-      watch: (
-        path: string,
-        query: Record<string, string | number | boolean | undefined>,
-        cb: (phase: string, obj: unknown, raw: unknown) => void,
-        done: (err: unknown) => void,
-      ) => inner.watch(path, query, (phase, obj, raw) => this.#deliver(phase, obj, raw, cb), done),
-    } as unknown as Watch;
-    const list = async () =>
-      (await listAllPages(
-        options.list,
-        slim,
-        options.pageSize,
-      )) as unknown as KubernetesListObject<T>;
-    const timeoutSeconds = Math.max(
-      1,
-      Math.round((options.watchTimeoutMs / 1000) * (0.9 + Math.random() * 0.2)),
-    );
-    const path = `${options.path}?timeoutSeconds=${timeoutSeconds}&allowWatchBookmarks=true`;
-    this.#lw = new ListWatch<T>(path, watch, list, false, options.labelSelector);
-    if (options.onAdd) this.#lw.on('add', options.onAdd);
-    const { onUpdate } = options;
-    if (onUpdate) this.#lw.on('update', (obj: T) => onUpdate(obj, this.#replaced));
-    if (options.onDelete) this.#lw.on('delete', options.onDelete);
-    this.#lw.on('connect', () => this.#o.onLifecycle?.('connected'));
-    this.#lw.on('error', (err: unknown) => this.#onError(err));
   }
 
   /** True once the first list succeeded: the cache is complete (readiness). */
@@ -168,76 +144,118 @@ export class ResilientInformer<T extends KubernetesObject> implements Informer<T
   }
 
   list(): readonly T[] {
-    return this.#lw.list();
+    return [...this.#store.values()];
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.#lw.get(name, namespace);
+    return this.#store.get(keyOf(name, namespace));
   }
 
   start(): void {
+    if (!this.#stopping) return;
     this.#stopping = false;
-    this.#run();
+    this.#running = this.#run();
     if (this.#o.resyncMs > 0) this.#scheduleResync();
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
     const { clock } = this.#o;
-    if (this.#restartTimer) clock.clearTimeout(this.#restartTimer);
     if (this.#resyncTimer) clock.clearTimeout(this.#resyncTimer);
-    await this.#lw.stop();
+    if (this.#sleepTimer) clock.clearTimeout(this.#sleepTimer);
+    this.#wake?.();
+    this.#abort?.abort();
+    await this.#running;
     this.#o.onLifecycle?.('stopped');
   }
 
-  /** ListWatch stores the object synchronously inside cb, so #replaced is exact for its update. */
-  #deliver(
-    phase: string,
-    obj: unknown,
-    raw: unknown,
-    cb: (phase: string, obj: unknown, raw: unknown) => void,
-  ): void {
-    if (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED')
-      return cb(phase, obj, raw);
-    const slimmed = this.#o.slim(obj);
-    const { name = '', namespace } = slimmed.metadata ?? {};
-    this.#replaced = phase === 'MODIFIED' ? this.#lw.get(name, namespace) : undefined;
-    try {
-      cb(phase, slimmed, raw);
-    } finally {
-      this.#replaced = undefined;
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      try {
+        this.#o.onLifecycle?.('connected');
+        if (this.#resourceVersion === undefined) await this.#relist();
+        await this.#watch(this.#resourceVersion ?? '');
+        this.#failures = 0;
+      } catch (err) {
+        if (this.#stopping) return;
+        if (err instanceof ResourceExpired) {
+          this.#resourceVersion = undefined;
+          continue;
+        }
+        this.#failures++;
+        this.#o.onLifecycle?.('error', errorMessage(err));
+        await this.#sleep(backoffDelay({ ...this.#o.restartBackoff, jitter: 0.2 }, this.#failures));
+        if (this.#stopping) return;
+        this.#o.onLifecycle?.('restarting', `attempt ${this.#failures}`);
+      }
     }
   }
 
-  #run(): void {
-    let failed = false;
-    const onError = () => {
-      failed = true;
-    };
-    this.#lw.on('error', onError);
-    void this.#lw.start().finally(() => {
-      this.#lw.off('error', onError);
-      if (failed || this.#stopping) return;
-      this.#failures = 0;
-      if (!this.#synced) {
-        this.#synced = true;
-        this.#o.onLifecycle?.('synced');
-      }
+  /** Lists everything and makes the store equal to it, telling the handlers what changed. */
+  async #relist(): Promise<void> {
+    const { items, metadata } = await listAllPages(
+      this.#o.source.list,
+      this.#o.slim,
+      this.#o.pageSize,
+    );
+    if (this.#stopping) return;
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = keyOf(obj.metadata.name, obj.metadata.namespace);
+      seen.add(key);
+      this.#put(key, obj);
+    }
+    for (const [key, old] of this.#store) {
+      if (seen.has(key)) continue;
+      this.#store.delete(key);
+      this.#o.onDelete?.(old);
+    }
+    this.#resourceVersion = metadata.resourceVersion ?? '';
+    if (!this.#synced) {
+      this.#synced = true;
+      this.#o.onLifecycle?.('synced');
+    }
+  }
+
+  #put(key: string, obj: T): void {
+    const old = this.#store.get(key);
+    if (old?.metadata.resourceVersion === obj.metadata.resourceVersion && old) return;
+    this.#store.set(key, obj);
+    if (old) this.#o.onUpdate?.(obj, old);
+    else this.#o.onAdd?.(obj);
+  }
+
+  async #watch(from: string): Promise<void> {
+    const abort = new AbortController();
+    this.#abort = abort;
+    const timeoutSeconds = Math.max(
+      1,
+      Math.round((this.#o.watchTimeoutMs / 1000) * (0.9 + Math.random() * 0.2)),
+    );
+    await this.#o.source.watch(from, { timeoutSeconds, signal: abort.signal }, (event) => {
+      if (this.#stopping) return;
+      const rv = event.object.metadata?.resourceVersion;
+      if (event.type !== 'BOOKMARK') this.#apply(event.type, this.#o.slim(event.object));
+      if (rv) this.#resourceVersion = rv;
     });
   }
 
-  #onError(err: unknown): void {
-    if (this.#stopping) return;
-    this.#failures++;
-    this.#o.onLifecycle?.('error', errorMessage(err));
-    const delay = backoffDelay({ ...this.#o.restartBackoff, jitter: 0.2 }, this.#failures);
-    if (this.#restartTimer) this.#o.clock.clearTimeout(this.#restartTimer);
-    this.#restartTimer = this.#o.clock.setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.#stopping) return;
-      this.#o.onLifecycle?.('restarting', `attempt ${this.#failures}`);
-      this.#run();
-    }, delay);
+  #apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
+    const key = keyOf(obj.metadata.name, obj.metadata.namespace);
+    if (type !== 'DELETED') {
+      this.#put(key, obj);
+      return;
+    }
+    const old = this.#store.get(key);
+    this.#store.delete(key);
+    this.#o.onDelete?.(old ?? obj);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#sleepTimer = this.#o.clock.setTimeout(resolve, ms);
+    });
   }
 
   #scheduleResync(): void {

@@ -111,6 +111,24 @@ describe('LeaderElector', () => {
     await a.stop();
   });
 
+  it("renews with one update per retryPeriod, as client-go's fast path; a lost update falls back to reading the Lease", async () => {
+    const { clock, store, a } = candidates();
+    a.start();
+    await clock.advance(1);
+    store.calls.length = 0;
+    await clock.advance(10_000);
+    expect(store.calls).toEqual(Array(5).fill('a replace'));
+
+    // Someone else wrote the Lease meanwhile (its resourceVersion moved): the update fails,
+    // and the leader reads the Lease before it writes again.
+    store.lease = { ...store.lease, metadata: { ...store.lease?.metadata, resourceVersion: 'x' } };
+    store.calls.length = 0;
+    await clock.advance(2_000);
+    expect(store.calls).toEqual(['a replace', 'a get', 'a replace']);
+    expect(a.isLeader).toBe(true);
+    await a.stop();
+  });
+
   it('a lost optimistic-concurrency race does not make two leaders', async () => {
     const { clock, log, a, b } = candidates();
     a.start();

@@ -46,6 +46,8 @@ export class LeaderElector {
   #observedVersion = '';
   #observedAt = 0;
   #lastRenew = 0;
+  /** The Lease as our last successful write left it (the renewal's fast path starts from it). */
+  #held: V1Lease | undefined;
   #tick: Promise<void> = Promise.resolve();
 
   constructor(options: ElectorOptions) {
@@ -138,10 +140,39 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * client-go's fast path: a leader whose lease is still valid by its own clock renews with a
+   * single update of the Lease it last wrote (its resourceVersion guards the race), so leading
+   * costs one request per retryPeriod. Any failure falls back to reading the Lease first.
+   */
   async #tryAcquireOrRenew(): Promise<boolean> {
-    const { leases, clock, identity, namespace, name } = this.#o;
+    const { clock, leaseDurationMs } = this.#o;
     const now = clock.now();
+    const held = this.#held;
+    if (this.#leader && held && this.#observedAt + leaseDurationMs > now) {
+      try {
+        return this.#wrote(await this.#o.leases.replaceLease(this.#renewed(held, now)), now);
+      } catch (err) {
+        this.#o.log.debug({ lease: this.#o.name, err: errorMessage(err) }, 'fast renewal failed');
+      }
+    }
+    return this.#readAndAcquire(now);
+  }
+
+  #renewed(lease: V1Lease, now: number): V1Lease {
+    return { ...lease, spec: { ...lease.spec, renewTime: microTime(now) } };
+  }
+
+  #wrote(lease: V1Lease, now: number): true {
+    this.#observe(lease, now);
+    this.#held = lease;
+    return true;
+  }
+
+  async #readAndAcquire(now: number): Promise<boolean> {
+    const { leases, identity, namespace, name } = this.#o;
     const durationSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
+    this.#held = undefined;
     try {
       const current = await leases.getLease(namespace, name);
       if (!current) {
@@ -157,8 +188,7 @@ export class LeaderElector {
             leaseTransitions: 0,
           },
         });
-        this.#observe(created, now);
-        return true;
+        return this.#wrote(created, now);
       }
       this.#observe(current, now);
       const spec = current.spec ?? {};
@@ -176,8 +206,7 @@ export class LeaderElector {
           leaseTransitions: (spec.leaseTransitions ?? 0) + (renewing ? 0 : 1),
         },
       });
-      this.#observe(updated, now);
-      return true;
+      return this.#wrote(updated, now);
     } catch (err) {
       this.#o.log.debug({ lease: name, err: errorMessage(err) }, 'lease acquire/renew failed');
       return false;

@@ -5,6 +5,8 @@ describe('apiRequestOf labels requests like apiserver_request_total', () => {
   it.each([
     ['GET', '/api/v1/nodes', '', 'LIST', 'nodes'],
     ['GET', '/api/v1/nodes?watch=true&timeoutSeconds=300', '', 'WATCH', 'nodes'],
+    ['GET', '/api/v1/nodes?limit=500&watch=1', '', 'WATCH', 'nodes'],
+    ['GET', '/api/v1/nodes?watchful=true', '', 'LIST', 'nodes'],
     ['GET', '/api/v1/nodes/n1', '', 'GET', 'nodes'],
     ['PATCH', '/api/v1/nodes/n1', 'application/merge-patch+json', 'PATCH', 'nodes'],
     [

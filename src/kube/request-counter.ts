@@ -17,7 +17,10 @@ export function apiRequestOf(
   url: string,
   contentType = '',
 ): ApiRequest | undefined {
-  const { pathname, searchParams } = new URL(url, 'http://x');
+  // Once per request: plain string work, no URL object (a path, not a full URL, comes in).
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const watch = q >= 0 && /(?:^|&)watch=(?:true|1)(?:&|$)/.test(url.slice(q + 1));
   const parts = pathname.split('/').filter((p) => p !== '');
   // /api/v1/... or /apis/<group>/<version>/...
   const rest =
@@ -29,8 +32,7 @@ export function apiRequestOf(
   const collection = name === undefined;
   switch (method.toUpperCase()) {
     case 'GET':
-      if (searchParams.get('watch') === 'true' || searchParams.get('watch') === '1')
-        return { verb: 'WATCH', resource: full };
+      if (watch) return { verb: 'WATCH', resource: full };
       return { verb: collection ? 'LIST' : 'GET', resource: full };
     case 'PATCH':
       return {

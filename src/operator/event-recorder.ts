@@ -44,15 +44,19 @@ export class EventRecorder {
     const last = this.#sent.get(key);
     if (last !== undefined && now - last < this.#windowMs) return;
     this.#prune(now);
+    // Re-inserted, so the map stays in the order of sending and pruning stops at the first
+    // entry still inside the window.
+    this.#sent.delete(key);
     this.#sent.set(key, now);
     log[type === 'Warning' ? 'warn' : 'info']({ reason, event: message }, 'event');
     await this.#kube.createEvent({ namespace: this.#namespace, involved, type, reason, message });
   }
 
-  /** Keeps the map bounded by the window, whatever the number of nodes. */
+  /** Keeps the map bounded by the window, whatever the number of nodes: O(1) per Event. */
   #prune(now: number): void {
     for (const [key, at] of this.#sent) {
-      if (now - at >= this.#windowMs) this.#sent.delete(key);
+      if (now - at < this.#windowMs) return;
+      this.#sent.delete(key);
     }
   }
 }

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { systemClock } from '../controller/clock.ts';
-import { countApiRequests } from '../kube/request-counter.ts';
+import { kubeConnection } from '../kube/connection.ts';
+import { apiRequestOf } from '../kube/request-counter.ts';
 import { loadConfig } from './load-config.ts';
 import { createLogger } from './logger.ts';
 import { Manager } from './manager.ts';
 import { createMetrics } from './metrics.ts';
-import { clientNodeDeps } from './wiring.ts';
+import { apiDeps } from './wiring.ts';
 
 const USAGE = `usage: node src/operator/main.ts [--config FILE] [--kubeconfig FILE] [--set path=value]...
   [--namespace NS] [--identity NAME] [--port N] [--log-level LEVEL]`;
@@ -39,17 +39,17 @@ const sets = [
 const config = await loadConfig({ file: values.config, env: process.env, sets });
 const log = createLogger(config.logLevel);
 
-const kc = new KubeConfig();
-if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
-else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-else kc.loadFromDefault();
-
 const identity = values.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
 const metrics = createMetrics();
-// Here rather than in the Manager: the hook is process-wide, and tests run several managers.
-countApiRequests((request) => metrics.apiRequests.inc({ ...request }));
 const manager = new Manager({
-  ...clientNodeDeps(kc, config, { identity, clock: systemClock }),
+  ...apiDeps(await kubeConnection({ kubeconfig: values.kubeconfig }), config, {
+    identity,
+    clock: systemClock,
+    onRequest: (method, path, contentType) => {
+      const request = apiRequestOf(method, path, contentType);
+      if (request) metrics.apiRequests.inc({ ...request });
+    },
+  }),
   config,
   clock: systemClock,
   log,

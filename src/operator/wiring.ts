@@ -1,24 +1,27 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../controller/clock.ts';
-import { clientNodeInformers } from '../kube/client-node-informers.ts';
-import { clientNodePort } from '../kube/client-node-port.ts';
+import { apiInformers } from '../kube/api-informers.ts';
+import { apiPort } from '../kube/api-port.ts';
+import { connectionFromKubeConfig, type KubeConnection } from '../kube/connection.ts';
+import { http2Transport, type RequestHook } from '../kube/http2-transport.ts';
 import type { Config } from './config.ts';
 import { FIELD_MANAGER, keepAnnotation } from './keys.ts';
 import type { ManagerDeps } from './manager.ts';
 
-/** The API and the watches over client-node, set up for the operator (main.ts and tests). */
-export function clientNodeDeps(
-  kc: KubeConfig,
+/** The API and the watches over one HTTP/2 connection, set up for the operator. */
+export function apiDeps(
+  conn: KubeConnection,
   config: Config,
-  opts: { identity: string; clock: Clock },
+  opts: { identity: string; clock: Clock; onRequest?: RequestHook },
 ): Pick<ManagerDeps, 'kube' | 'informers'> {
+  const transport = http2Transport(conn, opts.onRequest);
   return {
-    kube: clientNodePort(kc, {
+    kube: apiPort(transport, {
       fieldManager: FIELD_MANAGER,
       reportingInstance: opts.identity,
       requestTimeoutMs: config.requestTimeout,
     }),
-    informers: clientNodeInformers(kc, {
+    informers: apiInformers(transport, {
       keepAnnotation: keepAnnotation(config.optIn.annotation),
       requestTimeoutMs: config.requestTimeout,
       tuning: {
@@ -29,4 +32,13 @@ export function clientNodeDeps(
       },
     }),
   };
+}
+
+/** The same from a client-node KubeConfig (tests, and kubeconfigs only client-node reads). */
+export function clientNodeDeps(
+  kc: KubeConfig,
+  config: Config,
+  opts: { identity: string; clock: Clock },
+): Pick<ManagerDeps, 'kube' | 'informers'> {
+  return apiDeps(connectionFromKubeConfig(kc), config, opts);
 }

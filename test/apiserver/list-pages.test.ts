@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { setHeaderOptions, type V1Node } from '@kubernetes/client-node';
 import { listAllPages } from '../../src/controller/informer.ts';
-import { METADATA_LIST } from '../../src/kube/client-node-informers.ts';
+import { METADATA_LIST } from '../../src/kube/api-informers.ts';
 import { createNode } from './support/test-cluster.ts';
 import { useOperatorTestbed } from './support/operator-testbed.ts';
 

@@ -10,21 +10,24 @@ export class MemoryLeases {
   readonly cutOff = new Set<string>();
   /** Identities whose calls never answer (a half-open connection, a stuck apiserver). */
   readonly hung = new Set<string>();
+  /** Every call, as `<identity> <get|create|replace>`. */
+  readonly calls: string[] = [];
 
   forIdentity(identity: string): LeasePort {
-    const guard = async () => {
+    const guard = async (call: string) => {
+      this.calls.push(`${identity} ${call}`);
       if (this.hung.has(identity)) await new Promise<never>(() => undefined);
       if (this.cutOff.has(identity)) throw new ReconcileError('KubeApi', 'connection refused');
     };
     return {
-      getLease: async () => (await guard(), structuredClone(this.lease)),
+      getLease: async () => (await guard('get'), structuredClone(this.lease)),
       createLease: async (lease) => {
-        await guard();
+        await guard('create');
         if (this.lease) throw new ReconcileError('Conflict', 'exists', { status: 409 });
         return this.#store(lease);
       },
       replaceLease: async (lease) => {
-        await guard();
+        await guard('replace');
         if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) {
           throw new ReconcileError('Conflict', 'stale', { status: 409 });
         }
