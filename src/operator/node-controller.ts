@@ -82,8 +82,8 @@ export class NodeController {
       counts: () => ({
         optedIn: this.#fleet.optedIn.size,
         failed: this.#fleet.failed.size,
-        // Jobs of deleted nodes wait for garbage collection; they hold no slot.
-        running: new Set([...this.#jobIndex.running].filter((n) => this.#nodes.get(n))),
+        // Jobs of deleted nodes hold no slot: the index counts nodes the Node cache has.
+        running: this.#jobIndex.running,
         controlPlane: this.#fleet.controlPlane,
         ready: (node) => this.#statuses.ready(node),
       }),
@@ -202,6 +202,7 @@ export class NodeController {
 
   /** Index the node; enqueue it unless the update changed nothing the operator reads. */
   #nodeSeen(node: NodeView, old: NodeView | undefined): void {
+    this.#jobIndex.nodePresent(node.metadata.name, true);
     const emptied = this.#fleet.observe(node);
     this.#pause.check(node);
     if (old && sameNodeView(old, node)) return;
@@ -211,6 +212,7 @@ export class NodeController {
 
   #nodeGone(node: NodeView): void {
     const name = node.metadata.name;
+    this.#jobIndex.nodePresent(name, false);
     if (this.#fleet.forget(name).length > 0) this.#queue.add(RUNTIME_CLASSES_KEY);
     this.#gate.forget(name);
     this.#ctx.states.record(name, undefined);

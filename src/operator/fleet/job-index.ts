@@ -1,10 +1,24 @@
 import { jobPhase, type JobView } from '../../kube/views.ts';
 import { jobNode } from '../plan/job-records.ts';
 
-/** Index of the Job cache by node, plus the nodes with an unfinished Job (rollout slots). */
+/**
+ * Index of the Job cache by node, plus the nodes with an unfinished Job (rollout slots). Only
+ * nodes the Node cache holds count as running: Jobs of deleted nodes wait for garbage
+ * collection and hold no slot. Kept up to date from both caches' events, so the gate reads it
+ * in O(1) instead of filtering every running node per reconcile.
+ */
 export class JobIndex {
   readonly #byNode = new Map<string, Map<string, JobView>>();
+  readonly #present = new Set<string>();
   readonly running = new Set<string>();
+
+  /** The Node cache has (or no longer has) this node. */
+  nodePresent(node: string, present: boolean): void {
+    if (present === this.#present.has(node)) return;
+    if (present) this.#present.add(node);
+    else this.#present.delete(node);
+    this.#refresh(node);
+  }
 
   /** Returns the node the Job belongs to, if it is ours. */
   upsert(job: JobView): string | undefined {
@@ -32,7 +46,8 @@ export class JobIndex {
   }
 
   #refresh(node: string): void {
-    const busy = this.jobsFor(node).some((j) => jobPhase(j) === 'running');
+    const jobs = this.#byNode.get(node)?.values() ?? [];
+    const busy = this.#present.has(node) && [...jobs].some((j) => jobPhase(j) === 'running');
     if (busy) this.running.add(node);
     else this.running.delete(node);
   }

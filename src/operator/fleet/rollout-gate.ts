@@ -56,22 +56,28 @@ export class RolloutGate {
     return concurrencyLimit(this.#maxConcurrent, this.#counts().optedIn);
   }
 
-  /** Nodes holding a slot: running Jobs plus our not yet observed creates. */
-  inUse(): Set<string> {
+  /**
+   * Slots in use: running Jobs plus our not yet observed creates. Reservations the cache now
+   * shows (or that expired) are dropped first, so the two never overlap and a count suffices.
+   */
+  #used(running: ReadonlySet<string>): number {
     const now = this.#clock.now();
-    const { running } = this.#counts();
     for (const [node, { at }] of this.#reserved) {
       if (running.has(node) || now - at > this.#reservationTtlMs) this.#reserved.delete(node);
     }
-    return new Set([...running, ...this.#reserved.keys()]);
+    return running.size + this.#reserved.size;
   }
 
   /** What the rollout allows `node` right now. */
   factsFor(node: string): RolloutFacts {
-    const used = this.inUse();
+    const counts = this.#counts();
+    const used = this.#used(counts.running);
+    const holds = (n: string) => counts.running.has(n) || this.#reserved.has(n);
     return {
-      paused: this.paused,
-      slotFree: (used.has(node) || used.size < this.limit()) && this.#quorumAllows(node, used),
+      paused: this.#failureBudget > 0 && counts.failed >= this.#failureBudget,
+      slotFree:
+        (holds(node) || used < concurrencyLimit(this.#maxConcurrent, counts.optedIn)) &&
+        this.#quorumAllows(node, holds, counts),
       creating: this.#reserved.get(node)?.job,
     };
   }
@@ -81,12 +87,15 @@ export class RolloutGate {
    * servers, RKE2 servers and k0s controllers the restarted unit hosts the apiserver and etcd,
    * and two down at once can break quorum.
    */
-  #quorumAllows(node: string, used: ReadonlySet<string>): boolean {
-    const { controlPlane, ready } = this.#counts();
+  #quorumAllows(
+    node: string,
+    holds: (node: string) => boolean,
+    { controlPlane, ready }: GateCounts,
+  ): boolean {
     if (!controlPlane.has(node)) return true;
     for (const other of controlPlane) {
       if (other === node) continue;
-      if (used.has(other) || ready(other) === false) return false;
+      if (holds(other) || ready(other) === false) return false;
     }
     return true;
   }
@@ -115,9 +124,13 @@ export class RolloutGate {
 
   /** Waiting nodes that may now get a slot, oldest first; they leave the line. */
   takeWaiters(): string[] {
-    const free = this.limit() - this.inUse().size;
-    if (free <= 0) return [];
-    const next = [...this.#waiting].slice(0, free);
+    if (this.#waiting.size === 0) return [];
+    const free = this.limit() - this.#used(this.#counts().running);
+    const next: string[] = [];
+    for (const node of this.#waiting) {
+      if (next.length >= free) break;
+      next.push(node);
+    }
     for (const node of next) this.#waiting.delete(node);
     return next;
   }
