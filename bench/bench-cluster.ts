@@ -143,7 +143,8 @@ function shareOneConnectionPool(
 ): Agent {
   // HTTP/1.1: with undici's HTTP/2 (allowH2), a 5,000-node run stopped midway: the one
   // session's watches delivered nothing more and no request finished.
-  const agent = new Agent({ connect: tls, connections: 64 });
+  // No body timeout: a watch may be quiet for longer than undici's default 300 s.
+  const agent = new Agent({ connect: tls, connections: 64, bodyTimeout: 0 });
   const authenticate = kc.applySecurityAuthentication.bind(kc);
   kc.applySecurityAuthentication = async (context) => {
     await authenticate(context);
@@ -205,21 +206,58 @@ export async function annotateNodes(
   );
 }
 
-/** Events of a watch, never restarted: a bench run is far shorter than the server's timeout. */
+/**
+ * Events of a watch that resumes where it stopped: under load a run lasts long enough for
+ * watches to end (server timeouts, dropped connections), and a simulated kubelet that stopped
+ * seeing Jobs stalled a 5,000-node run. If the resourceVersion is gone (410), the watch starts
+ * over and first delivers RESET: the consumer forgets what it saw, then gets every object again.
+ */
 function watch(
   b: BenchCluster,
   p: string,
   query: Record<string, string>,
   onEvent: (phase: string, obj: unknown) => void,
-): Promise<AbortController> {
-  const w = new Watch(b.c.kc);
-  // client-node aborts a watch after 30 s without events (a private, unconfigurable field);
-  // quiet stretches are the point here.
-  (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 24 * 3600_000;
-  return w.watch(p, query, onEvent, (err: unknown) => {
-    if (err && !(err instanceof Error && err.name === 'AbortError'))
-      console.error(`bench watch ${p} ended:`, err);
-  });
+): { abort(): void } {
+  let resourceVersion = '';
+  let current: AbortController | undefined;
+  let stopped = false;
+  const start = async () => {
+    const w = new Watch(b.c.kc);
+    // client-node aborts a watch after 30 s without events (a private, unconfigurable field);
+    // quiet stretches are the point here.
+    (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 24 * 3600_000;
+    const params = { ...query, allowWatchBookmarks: 'true', resourceVersion };
+    current = await w.watch(
+      p,
+      params,
+      (phase, obj) => {
+        const rv = (obj as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
+        if (phase === 'ERROR') {
+          resourceVersion = '';
+          onEvent('RESET', obj);
+          return;
+        }
+        if (rv) resourceVersion = rv;
+        if (phase !== 'BOOKMARK') onEvent(phase, obj);
+      },
+      (err: unknown) => {
+        if (stopped) return;
+        console.error(`bench watch ${p} ended (${err ? String(err) : 'closed'}); resuming`);
+        setTimeout(() => void start().catch(restartLater), 1000);
+      },
+    );
+  };
+  const restartLater = (err: unknown) => {
+    console.error(`bench watch ${p} could not start (${String(err)}); retrying`);
+    if (!stopped) setTimeout(() => void start().catch(restartLater), 1000);
+  };
+  void start().catch(restartLater);
+  return {
+    abort() {
+      stopped = true;
+      current?.abort();
+    },
+  };
 }
 
 /**
@@ -246,21 +284,21 @@ export async function runFakeKubelet(
         });
       })
       .catch((err: unknown) => console.error('fake kubelet:', err)));
-  const controller = await watch(
-    b,
-    `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`,
-    {},
-    (phase, obj) => {
-      const job = obj as V1Job;
-      const name = job.metadata?.name ?? '';
-      if (phase === 'DELETED') live.delete(name);
-      if (phase !== 'ADDED') return;
-      live.add(name);
-      onJob?.(job, performance.now());
-      pending.push(job);
-      void drain();
-    },
-  );
+  const finished = new Set<string>();
+  const controller = watch(b, `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`, {}, (phase, obj) => {
+    const job = obj as V1Job;
+    const name = job.metadata?.name ?? '';
+    if (phase === 'RESET') live.clear();
+    if (phase === 'DELETED') live.delete(name);
+    if (phase !== 'ADDED') return;
+    live.add(name);
+    // A watch that started over delivers Jobs it already finished again.
+    if (finished.has(job.metadata?.uid ?? '')) return;
+    finished.add(job.metadata?.uid ?? '');
+    onJob?.(job, performance.now());
+    pending.push(job);
+    void drain();
+  });
   return { stop: () => controller.abort(), live: () => live.size };
 }
 
@@ -271,13 +309,14 @@ export async function watchLabelled(
   value?: string,
 ): Promise<{ seen: Set<string>; stop(): void }> {
   const seen = new Set<string>();
-  const controller = await watch(
+  const controller = watch(
     b,
     '/api/v1/nodes',
     { labelSelector: value === undefined ? key : `${key}=${value}` },
     (phase, obj) => {
       const name = (obj as V1Node).metadata?.name ?? '';
-      if (phase === 'ADDED' || phase === 'MODIFIED') seen.add(name);
+      if (phase === 'RESET') seen.clear();
+      else if (phase === 'ADDED' || phase === 'MODIFIED') seen.add(name);
       else if (phase === 'DELETED') seen.delete(name);
     },
   );

@@ -14,7 +14,7 @@ import { renderMarkdown, type Results } from './report.ts';
 const USAGE = `usage: npm run bench -- [--nodes 100,1000] [--runs unlimited,10%] [--steady-seconds 60]
   [--latency-samples 50] [--installer-samples 3] [--watch-compare] [--memory-limit MiB]
   [--raw-writes 3000] [--reconcile-nodes 1000] [--entry bundle|source]
-  [--operator-node-args "--cpu-prof --cpu-prof-dir=DIR"]
+  [--operator-node-args="--cpu-prof --cpu-prof-dir=DIR"]
   [--peer "COMMAND" --peer-opt-in KEY=VALUE --peer-done LABEL[=VALUE] [--peer-name NAME]]
 Measured figures are merged into docs/benchmarks.json (by node count) and docs/benchmarks.md is
 rendered from all of them, so a run with --nodes 1000 keeps an earlier 5000-node run.

@@ -193,6 +193,8 @@ export interface HeapFigures {
   usedMiB: number;
   totalMiB: number;
   externalMiB: number;
+  /** Size of each V8 heap space (new, old, code, large objects…), MiB. */
+  spacesMiB?: Record<string, number>;
 }
 
 /** The operator's own heap figures (prom-client's default metrics). */
@@ -201,7 +203,11 @@ export async function heapOf(op: OperatorProcess): Promise<HeapFigures | undefin
   if (!text) return undefined;
   const mib = (name: string) =>
     (parsePrometheus(text, `wasm_node_operator_nodejs_${name}`)[0]?.value ?? NaN) / 2 ** 20;
+  const spaces = parsePrometheus(text, 'wasm_node_operator_nodejs_heap_space_size_total_bytes');
   return {
+    spacesMiB: Object.fromEntries(
+      spaces.map((x) => [x.labels.space ?? '?', Math.round((x.value / 2 ** 20) * 10) / 10]),
+    ),
     usedMiB: mib('heap_size_used_bytes'),
     totalMiB: mib('heap_size_total_bytes'),
     externalMiB: mib('external_memory_bytes'),
