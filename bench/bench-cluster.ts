@@ -268,9 +268,11 @@ export async function runFakeKubelet(
   b: BenchCluster,
   runtimes: string[],
   onJob?: (job: V1Job, at: number) => void,
-): Promise<{ stop(): void; live(): number }> {
+): Promise<{ stop(): void; live(): number; completedAt: number[] }> {
   const kubelet = new FakeKubelet(b.c, { actAsJobController: true });
   const live = new Set<string>();
+  /** When each Job's Complete status was written (performance.now()), in order. */
+  const completedAt: number[] = [];
   let inFlight = Promise.resolve();
   const pending: V1Job[] = [];
   const drain = () =>
@@ -281,6 +283,7 @@ export async function runFakeKubelet(
           const operation =
             job.metadata?.labels?.[LABELS.operation] === 'uninstall' ? 'uninstall' : 'install';
           await kubelet.finishWithReport(job, installReport(runtimes, { operation }));
+          completedAt.push(performance.now());
         });
       })
       .catch((err: unknown) => console.error('fake kubelet:', err)));
@@ -299,7 +302,7 @@ export async function runFakeKubelet(
     pending.push(job);
     void drain();
   });
-  return { stop: () => controller.abort(), live: () => live.size };
+  return { stop: () => controller.abort(), live: () => live.size, completedAt };
 }
 
 /** Nodes as they gain a label (with this value, if given): our status=ready, a peer's own. */

@@ -15,12 +15,14 @@ const USAGE = `usage: npm run bench -- [--nodes 100,1000] [--runs unlimited,10%]
   [--latency-samples 50] [--installer-samples 3] [--watch-compare] [--memory-limit MiB]
   [--raw-writes 3000] [--reconcile-nodes 1000] [--entry bundle|source]
   [--operator-node-args="--cpu-prof --cpu-prof-dir=DIR"]
-  [--peer "COMMAND" --peer-opt-in KEY=VALUE --peer-done LABEL[=VALUE] [--peer-name NAME]]
+  [--peer "COMMAND" --peer-opt-in KEY=VALUE --peer-done LABEL[=VALUE] [--peer-name NAME]
+   [--peer-deletes-jobs]]
 Measured figures are merged into docs/benchmarks.json (by node count) and docs/benchmarks.md is
 rendered from all of them, so a run with --nodes 1000 keeps an earlier 5000-node run.
 --peer runs another operator command beside ours at every size ({kubeconfig} and {namespace}
 in it are replaced; KUBECONFIG, POD_NAMESPACE and CONTROLLER_NAMESPACE are set): the bench sets
-its opt-in annotation on every node and waits for its "done" label on all of them.`;
+its opt-in annotation on every node and waits for its "done" label on all of them; with
+--peer-deletes-jobs its steady state starts once it deleted the finished Jobs, as ours does.`;
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'peer-name': { type: 'string', default: 'peer' },
     'peer-opt-in': { type: 'string' },
     'peer-done': { type: 'string' },
+    'peer-deletes-jobs': { type: 'boolean', default: false },
     help: { type: 'boolean' },
   },
 });
@@ -83,6 +86,7 @@ function peerSubject(): Subject | undefined {
     peer: { command: values.peer, name: values['peer-name'] },
     optIn: { key, value },
     done: { key: doneKey, value: doneValue },
+    deletesJobs: values['peer-deletes-jobs'],
   };
 }
 

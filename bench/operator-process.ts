@@ -3,7 +3,9 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  readlinkSync,
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
@@ -41,6 +43,19 @@ export function processUsage(pid: number): ProcessUsage {
     peakRssMiB: kib('VmHWM') / 1024,
     rssMiB: kib('VmRSS') / 1024,
   };
+}
+
+/** Open sockets of a live process (TCP connections and listeners, from /proc/<pid>/fd). */
+export function socketCount(pid: number): number {
+  let sockets = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+    } catch {
+      // closed between listing and reading
+    }
+  }
+  return sockets;
 }
 
 export interface OperatorProcess {

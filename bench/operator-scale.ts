@@ -15,6 +15,7 @@ import {
 import {
   heapOf,
   reconcileTotal,
+  socketCount,
   startOperatorProcess,
   type HeapFigures,
   startPeerProcess,
@@ -38,6 +39,8 @@ export type Subject =
       optIn: { key: string; value: string };
       /** The label that says a node is done (any value unless one is given). */
       done: { key: string; value?: string };
+      /** It deletes finished installer Jobs (as ours does): steady state starts after that. */
+      deletesJobs?: boolean;
     };
 
 export interface ScaleOptions {
@@ -80,6 +83,10 @@ export interface ScaleResult {
   oomKills?: number;
   /** V8 heap (used / total) and external memory when ready and when converged (ours only). */
   heap?: { ready: HeapFigures; converged: HeapFigures };
+  /** From the first opt-in annotation to the N-th installer Job the simulated kubelet completed. */
+  jobsCompleteSeconds?: number;
+  /** Open sockets of the operator process while converging (sampled every second): max / at the end. */
+  sockets?: { max: number; converged: number };
   /** utime + stime from process start to convergence. */
   cpuSeconds: number;
   /** The bench process's CPU from the first opt-in to convergence (simulated kubelet, watches). */
@@ -182,6 +189,15 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const optInReconciles = await reconcileTotal(op);
     const benchCpu = process.cpuUsage();
     t = performance.now();
+    let maxSockets = socketCount(op.pid);
+    const sampler = setInterval(() => {
+      try {
+        maxSockets = Math.max(maxSockets, socketCount(running.pid));
+      } catch {
+        // exited: the wait below says so
+      }
+    }, 1_000);
+    stops.push(() => clearInterval(sampler));
     const progress = setInterval(() => {
       o.log(
         `  ${((performance.now() - t) / 1000).toFixed(0)}s: ${ready.seen.size} done, ${kubelet.live()} Jobs exist`,
@@ -209,6 +225,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     );
     const convergeSeconds = (performance.now() - t) / 1000;
     clearInterval(progress);
+    clearInterval(sampler);
+    const sockets = { max: maxSockets, converged: socketCount(op.pid) };
+    const nth = kubelet.completedAt[o.nodes - 1];
     const usage = op.usage();
     const converged = await snapshot(b, op);
     const heapConverged = await heapOf(op);
@@ -222,6 +241,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       maxConcurrentInstalls: o.maxConcurrentInstalls,
       nodeMetadataOnly: o.nodeMetadataOnly ?? true,
       convergeSeconds,
+      ...(nth === undefined ? {} : { jobsCompleteSeconds: (nth - t) / 1000 }),
+      sockets,
       startRssMiB,
       peakRssMiB: usage.peakRssMiB,
       cpuSeconds: usage.cpuSeconds,
@@ -245,7 +266,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
     if (o.steadySeconds > 0 || probes.length > 0) {
       // Finished Jobs are deleted once recorded; steady state starts after the last one goes.
-      if (ours)
+      if (ours || (o.subject.kind === 'peer' && o.subject.deletesJobs))
         await waitFor('finished installer Jobs to be deleted', () => kubelet.live() === 0, {
           timeoutMs: 10 * 60_000,
           intervalMs: 200,

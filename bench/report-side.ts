@@ -14,6 +14,14 @@ export function sideBySide(results: Results): string[] {
   if (pairs.length === 0) return [];
   const rows: [string, (x: ScaleResult) => string][] = [
     ['all nodes done (s)', (x) => fmt(x.convergeSeconds)],
+    [
+      'all installer Jobs Complete (s)',
+      (x) => (x.jobsCompleteSeconds === undefined ? 'n/a' : fmt(x.jobsCompleteSeconds)),
+    ],
+    [
+      'open sockets while converging, max / at the end',
+      (x) => (x.sockets ? `${x.sockets.max} / ${x.sockets.converged}` : 'n/a'),
+    ],
     ['operator CPU, start → done (s)', (x) => fmt(x.cpuSeconds)],
     [
       'RSS when ready / peak / idle (MiB)',
