@@ -101,9 +101,13 @@ describe('what the operator reads of Node status: boot id and Ready (the test ac
       await bed.kubelet.postNodeStatus('cp-0', { ready: true, bootID: 'cp-0-boot' }),
     );
     for (let i = 1; i < cp.length; i++) {
+      // Listed and also delivered by the recording watch (which may lag the list under load).
       const job = await waitFor(
         'the next control-plane Job',
-        async () => (await jobs(bed.c)).find((j) => !isFinished(j)),
+        async () =>
+          (await jobs(bed.c)).find(
+            (j) => !isFinished(j) && activity.createdAt.has(j.metadata!.name!),
+          ),
         { timeoutMs: 20_000 },
       );
       // Created only after the previous node was Ready again and its Job finished (etcd
