@@ -25,7 +25,7 @@ if ! supervisor_pid "$name" >/dev/null; then
   echo "$started" > "$M/run/supervisor.pid"
 fi
 
-console_tail() { echo "----- $M/run/console.log -----" >&2; tail -n 40 "$M/run/console.log" >&2; }
+console_tail() { echo "----- $M/run/console.log -----" >&2; tail -n 40 "$M/run/console.log" >&2 || echo "(no console log yet)" >&2; }
 # The leader is looked up again on every round: right after a reboot request the old PID 1 is
 # still shutting down. systemctl answers only once PID 1 serves its socket; until then it fails
 # at once.
