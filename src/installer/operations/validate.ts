@@ -56,6 +56,11 @@ export interface Candidate {
   handlers: ReadonlyMap<string, string>;
   /** Our handlers that the candidate takes out: they must be gone, and are not compared. */
   removed: readonly string[];
+  /**
+   * Handlers our block defined before: an upgrade may change them (a new shim or bundle lives
+   * in a new content-addressed directory), so only everyone else's runtimes must read back.
+   */
+  owned: readonly string[];
 }
 
 /** Handlers the candidate must define with their runtime type, and those it must not define. */
@@ -80,8 +85,8 @@ function checkHandlers(runtimes: TomlTable, c: Candidate): void {
 
 /**
  * Asks the node's own containerd what the candidate config means before it is swapped in:
- * each handler must be registered with its runtime type, and every runtime and the default
- * runtime containerd had before must read back unchanged.
+ * each handler must be registered with its runtime type, and every runtime not ours and the
+ * default runtime containerd had before must read back unchanged.
  */
 export async function validateCandidate(c: Candidate, exec: HostExec, fs: HostFs): Promise<void> {
   await checkImports(fs, c.path, c.candidate);
@@ -95,7 +100,7 @@ export async function validateCandidate(c: Candidate, exec: HostExec, fs: HostFs
   if (c.before === undefined) return;
   const prev = await dump(c.inst, exec, fs, c.path, c.before);
   for (const [name, entry] of Object.entries(runtimesOf(prev))) {
-    if (c.removed.includes(name)) continue;
+    if (c.removed.includes(name) || c.owned.includes(name)) continue;
     if (canonical(runtimesOf(next)[name]) !== canonical(entry)) {
       throw new InstallError(
         'config-rejected',
