@@ -9,6 +9,7 @@ import { nodeMachine } from '../test/support/cluster.ts';
 import { buildImages } from '../test/support/images.ts';
 import { repoPath } from '../test/support/repo.ts';
 import { waitFor } from '../test/support/wait.ts';
+import { withNextInstallerImage } from './next-installer-image.ts';
 import {
   GREETING,
   clearNodeMarkers,
@@ -35,14 +36,14 @@ import {
 // crun's Wasm handler through the operator on the Debian 13 node (containerd 1.7.24 as Debian
 // ships it): the normal rollout installs crun-wasm from the installer image built with the
 // crun-wasm bundle, the example pod runs a Wasm container under crun beside a Linux sidecar,
-// and an upgrade and an opt-out leave the running pod's crun in place. The machine's cgroup v2
+// and an upgrade (a new bundle) and an opt-out leave the running pod's crun in place. The machine's cgroup v2
 // hierarchy, as containerd sees it, has no controllers: crun accepts it and so does the
 // installer's check, which refuses the VM itself (test/containerd/crun-wasm-cri.test.ts).
 const RUNTIME = 'crun-wasm';
 const INSTALLER = 'localhost/wasm-node-installer';
 /** scripts/images.sh installer-crun-wasm: the test shim and the crun-wasm bundle. */
 const CRUN_TAG = 'crun-wasm';
-/** The same image under a new tag: an upgrade as the operator sees it (a new installer image). */
+/** The next release's image: its crun-wasm bundle differs (e2e/next-installer-image.ts). */
 const UPGRADE_TAG = 'crun-wasm-next';
 const EXAMPLE = 'examples/crun-compat-smart-pod.yaml';
 const VARIANT_ANNOTATION = 'module.wasm.image/variant';
@@ -54,8 +55,11 @@ const POD_MS = 120_000;
 let t: Testbed;
 let node: NodeProbe;
 const scenario = scenarios(() => t);
+let crunArchive = '';
 /** The relocated crun the installer reported, inside its content-addressed bundle. */
 let crun = '';
+/** The upgrade's crun, in the next bundle's directory. */
+let nextCrun = '';
 let sidecarId: string | undefined;
 let pod = '';
 
@@ -66,7 +70,8 @@ const ours = (n: V1Node) =>
   Object.keys({ ...n.metadata?.labels, ...n.metadata?.annotations }).some((k) =>
     k.includes('wasm-node.dev'),
   );
-const bundleDir = () => crun.replace(/\/bin\/crun$/, '');
+const bundleOf = (binary: string) => binary.replace(/\/bin\/crun$/, '');
+const exists = async (path: string) => (await node.machine.exec(['test', '-e', path])).code === 0;
 const status = (p: V1Pod, container: string) =>
   p.status?.containerStatuses?.find((c) => c.name === container);
 
@@ -127,7 +132,8 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
     node = trixie;
     // 170 MB: imported into this node only.
     const { 'installer-crun-wasm': image } = await buildImages(['installer-crun-wasm']);
-    await nodeMachine(t.cluster, node.node).importImages([image.archive]);
+    crunArchive = image.archive;
+    await nodeMachine(t.cluster, node.node).importImages([crunArchive]);
   }, SETUP_MS);
 
   afterAll(async () => {
@@ -240,12 +246,12 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
   );
 
   scenario(
-    'upgrade with the pod running: a new installer image re-runs on the node, the pod’s crun stays, the sidecar still execs',
+    'upgrade with the pod running: a new installer image brings a new bundle, the one the pod’s crun runs from stays, the sidecar still execs',
     async () => {
       const before = t.jobs.names();
       const installed = (await readNode()).metadata?.annotations?.[ANNOTATIONS.installedHash];
-      await node.machine.sh(
-        `ctr -n k8s.io images tag --force ${INSTALLER}:${CRUN_TAG} ${INSTALLER}:${UPGRADE_TAG}`,
+      await withNextInstallerImage(crunArchive, `${INSTALLER}:${UPGRADE_TAG}`, RUNTIME, (archive) =>
+        node.machine.importImages([archive]),
       );
       await installOperator(t.d, { runtimes: [RUNTIME], installerTag: UPGRADE_TAG });
       await waitFor(
@@ -260,11 +266,15 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
       const { pod: installer, exitCode, report } = await onlyJob(before, 'install');
       expect(installer.spec?.containers[0]?.image).toBe(`${INSTALLER}:${UPGRADE_TAG}`);
       expect(exitCode).toBe(0);
-      expect(report).toMatchObject({ ok: true });
-      expect(report.runtimes).toEqual([
-        expect.objectContaining({ name: RUNTIME, verified: true, path: crun }),
-      ]);
-      expect((await node.machine.exec(['test', '-x', crun])).code).toBe(0);
+      expect(report).toMatchObject({ ok: true, changed: true, restarted: true });
+      expect(report.runtimes).toEqual([expect.objectContaining({ name: RUNTIME, verified: true })]);
+      nextCrun = report.runtimes[0]?.path ?? '';
+      expect(bundleOf(nextCrun)).not.toBe(bundleOf(crun));
+      const { block } = splitManagedBlock((await node.config()) ?? '');
+      expect(block).toContain(nextCrun);
+      expect(block).not.toContain(crun);
+      // The config no longer names the old bundle; the live task does, so the prune kept it.
+      expect(await exists(crun)).toBe(true);
       await expectPodUntouched();
     },
   );
@@ -284,8 +294,10 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
       });
       expect(await node.config()).toBe(t.original.get(node.name));
       expect((await node.handlers()).has(RUNTIME)).toBe(false);
-      // The runc shim runs the crun its task was created with for every exec, kill and delete.
-      expect((await node.machine.exec(['test', '-x', crun])).code).toBe(0);
+      // The runc shim runs the crun its task was created with for every exec, kill and delete:
+      // that bundle stays, the upgrade's, which nothing uses, goes.
+      expect(await exists(crun)).toBe(true);
+      expect(await exists(bundleOf(nextCrun))).toBe(false);
       await expectPodUntouched();
       await t.d.kubectl(['-n', WORKLOADS, 'delete', 'pod', pod, '--wait=true'], {
         timeoutMs: POD_MS,
@@ -294,16 +306,19 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
   );
 
   scenario(
-    'once no pod uses it, the next opt-in and opt-out leave no bundle on the node',
+    'once no pod uses it, the next opt-in prunes the old bundle and the next opt-out the new one',
     async () => {
       const before = t.jobs.names();
       await setOptIn(t.d, node.name, true);
       await waitForNodeReady(t.d, node.name, { runtime: RUNTIME, timeoutMs: INSTALL_MS });
+      const { report: install } = await onlyJob(before, 'install');
+      expect(install.runtimes).toEqual([expect.objectContaining({ path: nextCrun })]);
+      expect(await exists(bundleOf(crun))).toBe(false);
       await optOut();
       const { report } = await onlyJob(before, 'uninstall');
       expect(report).toMatchObject({ ok: true, operation: 'uninstall', changed: true });
       expect(await node.config()).toBe(t.original.get(node.name));
-      expect((await node.machine.exec(['test', '-e', bundleDir()])).code).not.toBe(0);
+      expect(await exists(bundleOf(nextCrun))).toBe(false);
     },
   );
 });
