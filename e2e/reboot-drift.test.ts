@@ -3,7 +3,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { splitManagedBlock } from '../src/containerd/managed-block.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
 import { ObjectRecorder } from '../test/support/object-recorder.ts';
-import { ANNOTATIONS } from '../src/operator/keys.ts';
+import { ANNOTATIONS, LABELS, STATUS, steeringLabel } from '../src/operator/keys.ts';
 import { waitFor } from '../test/support/wait.ts';
 import {
   READY_LABEL,
@@ -27,11 +27,10 @@ import {
 } from './scenario.ts';
 
 // Drift after a reboot: like EKS nodeadm or GKE, the node rewrites its containerd config at
-// every boot, so a reboot silently drops the Wasm runtimes while the node keeps its ready
-// labels. The operator notices the new boot (the installer's report carries the boot_id it
-// verified, the Node's status.nodeInfo.bootID changes) and re-verifies at once, which repairs
-// the config. The labels stay meanwhile: most reboots change nothing, and withdrawing them
-// would make a DaemonSet that selects them delete its pods on the node at every reboot.
+// every boot, so a reboot silently drops the Wasm runtimes. The operator notices the new boot
+// (the installer's report carries the boot_id it verified, the Node's status.nodeInfo.bootID
+// changes), withdraws the node's ready labels (they promise "verified on this boot", ADR 0107)
+// and re-verifies at once, which repairs the config and gives the labels back.
 
 const UNIT = 'regenerate-containerd-config.service';
 const UNIT_TEXT = `[Unit]
@@ -49,8 +48,32 @@ let t: Testbed;
 const scenario = scenarios(() => t);
 let node: NodeProbe;
 
-const nodeReady = (n: V1Node) =>
-  n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+/** What the test follows of the Node, as the watch delivered it (`at`: when). */
+interface NodeSeen {
+  at: number;
+  bootId: string | undefined;
+  ready: boolean;
+  verifiedBoot: string | undefined;
+  status: string | undefined;
+  /** Both runtime labels ready and the status ready. */
+  labelled: boolean;
+  /** Neither runtime label, nor provisioned. */
+  unlabelled: boolean;
+}
+
+function nodeSeen(n: V1Node): NodeSeen {
+  const labels = n.metadata?.labels ?? {};
+  const runtimeLabels = [READY_LABEL, steeringLabel(RUNTIME)];
+  return {
+    at: Date.now(),
+    bootId: n.status?.nodeInfo?.bootID,
+    ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+    verifiedBoot: n.metadata?.annotations?.[ANNOTATIONS.bootId],
+    status: labels[LABELS.status],
+    labelled: isReady(n) && labels[steeringLabel(RUNTIME)] === 'ready',
+    unlabelled: [...runtimeLabels, LABELS.provisioned].every((k) => labels[k] === undefined),
+  };
+}
 
 describe('drift after a reboot', () => {
   beforeAll(async () => {
@@ -79,7 +102,7 @@ describe('drift after a reboot', () => {
   }, 6 * 60_000);
 
   scenario(
-    'a node whose config is rewritten at boot is re-verified and repaired once it is back, its labels kept',
+    'a node whose config is rewritten at boot loses its ready labels once the operator sees the new boot, and is repaired and re-labelled',
     async () => {
       await installOperator(t.d, { maxConcurrentInstalls: 1 });
       await setOptIn(t.d, node.name, true);
@@ -87,17 +110,13 @@ describe('drift after a reboot', () => {
       const bootBefore = await node.machine.bootId();
       const verified = await t.d.core.readNode({ name: node.name });
       expect(verified.metadata?.annotations?.[ANNOTATIONS.bootId]).toBe(bootBefore);
-      // Every change of the Node, in order, from a watch: a label withdrawal cannot be missed.
-      const seen: { bootId?: string; labelled: boolean }[] = [];
+      // Every change of the Node, in order, from a watch: a withdrawal cannot be missed.
+      const seen: NodeSeen[] = [];
       const recorder = await ObjectRecorder.start<V1Node>(
         loadKubeConfig(t.cluster.kubeconfig),
         '/api/v1/nodes',
         `kubernetes.io/hostname=${node.name}`,
-        (_, n) =>
-          seen.push({
-            bootId: n.status?.nodeInfo?.bootID,
-            labelled: n.metadata?.labels?.[READY_LABEL] !== undefined,
-          }),
+        (_, n) => seen.push(nodeSeen(n)),
       );
       try {
         const before = t.jobs.names();
@@ -107,14 +126,6 @@ describe('drift after a reboot', () => {
         expect(splitManagedBlock((await node.config()) ?? '').block).toBeUndefined();
         expect((await node.handlers()).has(RUNTIME)).toBe(false);
 
-        const readyAfterReboot = await waitFor(
-          `${node.name} Ready with its new boot_id`,
-          async () => {
-            const n = await t.d.core.readNode({ name: node.name });
-            return n.status?.nodeInfo?.bootID === bootId && nodeReady(n) && Date.now();
-          },
-          { timeoutMs: 120_000 },
-        );
         // The hourly re-verification is not due: only the new boot id can bring this run.
         const repaired = await waitFor(
           `${node.name} re-verified in its new boot, its runtime back`,
@@ -129,13 +140,26 @@ describe('drift after a reboot', () => {
           },
           { timeoutMs: 180_000 },
         );
-        const seconds = (Date.now() - readyAfterReboot) / 1000;
-        process.stderr.write(
-          `${node.name}: repaired and recorded ${seconds.toFixed(1)} s after Ready-after-reboot\n`,
+        await waitFor(
+          'the watch to deliver the re-labelling',
+          async () => seen.some((s) => s.verifiedBoot === bootId && s.labelled),
+          { timeoutMs: 30_000 },
         );
 
-        expect(seen.some((s) => s.bootId === bootId)).toBe(true);
-        expect(seen.filter((s) => !s.labelled)).toEqual([]);
+        // In the watch's order: labelled in the new boot until the operator withdraws them in
+        // the write that says reverifying, unlabelled until the re-verification of this boot.
+        const ready = seen.findIndex((s) => s.bootId === bootId && s.ready);
+        const withdrawn = seen.findIndex((s) => s.bootId === bootId && s.unlabelled);
+        const relabelled = seen.findIndex((s) => s.verifiedBoot === bootId && s.labelled);
+        expect(ready).toBeGreaterThanOrEqual(0);
+        expect(seen[withdrawn]).toMatchObject({ status: STATUS.reverifying, unlabelled: true });
+        expect(relabelled).toBeGreaterThan(withdrawn);
+        expect(seen.slice(withdrawn, relabelled).filter((s) => !s.unlabelled)).toEqual([]);
+        const after = (i: number) => ((seen[i]!.at - seen[ready]!.at) / 1000).toFixed(1);
+        process.stderr.write(
+          `${node.name}: ready labels withdrawn ${after(withdrawn)} s and back ${after(relabelled)} s after Ready-after-reboot\n`,
+        );
+
         const jobs = newJobs(t, before, 'install', node.name);
         expect(jobs).toHaveLength(1);
         const { report } = await terminatedInstaller(t, jobs[0]!);

@@ -9,7 +9,10 @@ export const FIELD_MANAGER = 'wasm-node-operator';
 export const LABELS = {
   /** `true` after the installer succeeded; generic selector for "any Wasm runtime here". */
   provisioned: `${DOMAIN}/provisioned`,
-  /** installing | ready | failed | unsupported | uninstalling: select nodes by state. */
+  /**
+   * installing | ready | reverifying | failed | unsupported | uninstalling: select nodes by
+   * state.
+   */
   status: `${DOMAIN}/status`,
   managedBy: 'app.kubernetes.io/managed-by',
   component: 'app.kubernetes.io/component',
@@ -84,6 +87,8 @@ export const CONTROL_PLANE_LABELS = [CONTROL_PLANE_LABEL, 'node-role.kubernetes.
 export const STATUS = {
   installing: 'installing',
   ready: 'ready',
+  /** Rebooted since its verification: its ready labels are withdrawn until it is verified again. */
+  reverifying: 'reverifying',
   failed: 'failed',
   /** The installer refused the node as it is, or the operator cannot run it there. */
   unsupported: 'unsupported',

@@ -25,7 +25,7 @@ export function createMetrics() {
     }),
     nodes: new Gauge({
       name: `${PREFIX}nodes`,
-      help: 'Nodes by state (idle, invalid, pending, paused, installing, ready, failed, unsupported, uninstalling)',
+      help: 'Nodes by state (idle, invalid, pending, paused, installing, ready, reverifying, failed, unsupported, uninstalling)',
       labelNames: ['state'] as const,
       registers: [registry],
     }),

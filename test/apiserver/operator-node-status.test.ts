@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import type { V1Node } from '@kubernetes/client-node';
+import { ObjectRecorder } from '../support/object-recorder.ts';
 import { waitFor } from '../support/wait.ts';
 import { installReport } from './support/fake-kubelet.ts';
 import { metricValue } from './support/operator-harness.ts';
@@ -14,6 +16,20 @@ import {
 
 const bed = useOperatorTestbed();
 const OPT_IN = { annotations: { 'wasm-node': 'true' } };
+const READY_LABELS = [
+  'runtime.wasm-node.dev/wasmtime',
+  'runtime.wasm-node.dev/spin',
+  'runtime.wasm-node.dev.node-restriction.kubernetes.io/wasmtime',
+  'runtime.wasm-node.dev.node-restriction.kubernetes.io/spin',
+  'wasm-node.dev/provisioned',
+];
+const LABELLED = READY_LABELS.join(' ');
+/** The node's status and the ready labels it carries, in one line. */
+function labelState(n: V1Node): string {
+  const labels = n.metadata?.labels ?? {};
+  const carried = READY_LABELS.filter((k) => labels[k] !== undefined);
+  return `${labels['wasm-node.dev/status']}, ${carried.join(' ') || 'no ready label'}`;
+}
 const status = (name: string) => async () =>
   (await readNode(bed.c, name)).metadata?.labels?.['wasm-node.dev/status'];
 
@@ -29,7 +45,7 @@ async function install(name: string, bootId: string): Promise<void> {
 }
 
 describe('what the operator reads of Node status: boot id and Ready (the test acts as kubelet)', () => {
-  it('a node that rebooted (new status.nodeInfo.bootID) is re-verified at once, also while the rollout is paused, and keeps its labels meanwhile', async () => {
+  it('a node that rebooted (new status.nodeInfo.bootID) loses its ready labels in the write that marks it reverifying, is re-verified at once, also while the rollout is paused, and is re-labelled after the report', async () => {
     const op = await bed.startOperator({
       rollout: {
         maxConcurrentInstalls: 1,
@@ -57,26 +73,48 @@ describe('what the operator reads of Node status: boot id and Ready (the test ac
       { timeoutMs: 20_000 },
     );
 
-    // boot-0 reboots: its kubelet posts a new boot id.
-    await bed.kubelet.postNodeStatus('boot-0', { ready: true, bootID: 'boot-b' });
-    const reverify = await waitForActiveJob(bed.c, 'boot-0');
-    const during = await readNode(bed.c, 'boot-0');
-    expect(
-      during.metadata?.labels?.['runtime.wasm-node.dev.node-restriction.kubernetes.io/spin'],
-    ).toBe('ready');
-    expect(during.metadata?.annotations?.['wasm-node.dev/message']).toMatch(
-      /rebooted since its verification/,
-    );
-    await bed.kubelet.finishWithReport(
-      reverify,
-      installReport(['wasmtime', 'spin'], { bootId: 'boot-b' }),
-    );
-    await waitForNode(
-      bed.c,
-      'boot-0',
-      'the new boot recorded',
-      (n) => n.metadata?.annotations?.['wasm-node.dev/boot-id'] === 'boot-b',
-    );
+    // Every state boot-0's labels go through, in etcd's order, from a watch.
+    const states: string[] = [];
+    const recorder = await ObjectRecorder.start<V1Node>(bed.c.kc, '/api/v1/nodes', '', (_, n) => {
+      if (n.metadata?.name !== 'boot-0') return;
+      const state = labelState(n);
+      if (states.at(-1) !== state) states.push(state);
+    });
+    try {
+      // boot-0 reboots: its kubelet posts a new boot id.
+      await bed.kubelet.postNodeStatus('boot-0', { ready: true, bootID: 'boot-b' });
+      const reverify = await waitForActiveJob(bed.c, 'boot-0');
+      // Nothing gives the labels back before the Job reports: this read is not a race.
+      const during = await readNode(bed.c, 'boot-0');
+      expect(labelState(during)).toBe('installing, no ready label');
+      expect(during.metadata?.annotations?.['wasm-node.dev/message']).toMatch(
+        /rebooted since its verification/,
+      );
+      await bed.kubelet.finishWithReport(
+        reverify,
+        installReport(['wasmtime', 'spin'], { bootId: 'boot-b' }),
+      );
+      await waitForNode(
+        bed.c,
+        'boot-0',
+        'the new boot recorded',
+        (n) => n.metadata?.annotations?.['wasm-node.dev/boot-id'] === 'boot-b',
+      );
+      await waitFor(
+        'the watch to deliver the re-labelling',
+        async () => states.length > 1 && states.at(-1) === `ready, ${LABELLED}`,
+        { timeoutMs: 20_000 },
+      );
+      // Withdrawn in the write that says reverifying, before the Job started; back on success.
+      expect(states).toEqual([
+        `ready, ${LABELLED}`,
+        'reverifying, no ready label',
+        'installing, no ready label',
+        `ready, ${LABELLED}`,
+      ]);
+    } finally {
+      recorder.stop();
+    }
   }, 90_000);
 
   it('control-plane nodes install one at a time, and none while another one is not Ready, also one that went down in its own restart', async () => {

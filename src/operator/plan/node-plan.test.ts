@@ -311,15 +311,69 @@ describe('planNode: upgrade, re-verification, opt-out, bad values', () => {
     expect(start?.patch.labels).toEqual({ 'wasm-node.dev/status': 'installing' });
   });
 
-  it("a ready node whose boot id changed since its verification is re-verified at once (a reboot or re-image may have rewritten containerd's config), also while paused", () => {
+  it("a ready node whose boot id changed since its verification loses its ready labels in the write that marks it reverifying (a reboot or re-image may have rewritten containerd's config), also while paused", () => {
     const booted = structuredClone(ready);
     booted.metadata.annotations['wasm-node.dev/boot-id'] = 'boot-1';
-    const p = plan(booted, { bootId: 'boot-2', rollout: { ...FREE, paused: true } });
-    expect(only(p, 'startJob')).toHaveLength(1);
-    expect(only(p, 'startJob')[0]?.patch.annotations['wasm-node.dev/message']).toMatch(/rebooted/);
+    const paused = { bootId: 'boot-2', rollout: { ...FREE, paused: true } };
+    const p = plan(booted, paused);
+    expect(p.state).toBe('reverifying');
+    expect(only(p, 'startJob')).toEqual([]);
+    const [withdraw] = only(p, 'patchNode');
+    expect(withdraw?.labels).toEqual({
+      'runtime.wasm-node.dev/wasmtime': null,
+      'runtime.wasm-node.dev/spin': null,
+      'runtime.wasm-node.dev.node-restriction.kubernetes.io/wasmtime': null,
+      'runtime.wasm-node.dev.node-restriction.kubernetes.io/spin': null,
+      'wasm-node.dev/provisioned': null,
+      'wasm-node.dev/status': 'reverifying',
+    });
+    expect(withdraw?.annotations?.['wasm-node.dev/message']).toMatch(/rebooted.*withdrawn/);
+    expect(only(p, 'event')[0]).toMatchObject({ type: 'Normal', reason: 'ReadyLabelsWithdrawn' });
+    // Once the cache shows them gone, the re-verification starts at once, paused or not.
+    const withdrawn = patched(booted, p);
+    const [start] = only(plan(withdrawn, paused), 'startJob');
+    expect(start?.operation).toBe('install');
+    expect(start?.patch.annotations['wasm-node.dev/message']).toMatch(/rebooted/);
+    // Waiting for a slot, it stays without labels and says why.
+    const waiting = plan(withdrawn, { bootId: 'boot-2', rollout: { ...FREE, slotFree: false } });
+    expect(waiting.next).toEqual({ kind: 'awaitSlot' });
+    expect(only(waiting, 'patchNode')).toEqual([]);
     // The same boot, or none known yet, changes nothing.
     expect(plan(booted, { bootId: 'boot-1' }).steps).toEqual([]);
     expect(plan(booted, { bootId: undefined }).steps).toEqual([]);
+  });
+
+  it('a rebooted node is re-labelled when its re-verification succeeds, and stays unlabelled when it fails', () => {
+    const booted = structuredClone(ready);
+    booted.metadata.annotations['wasm-node.dev/boot-id'] = 'boot-1';
+    const facts = { bootId: 'boot-2' };
+    const withdrawn = patched(booted, plan(booted, facts));
+    const job = finish(plan(withdrawn, facts), 'succeeded');
+    const ok = plan(withdrawn, {
+      ...facts,
+      jobs: [job],
+      outcomes: outcome({ report: report({ bootId: 'boot-2' }) }, job),
+    });
+    const relabelled = patched(withdrawn, ok);
+    expect(relabelled.metadata.labels).toEqual(READY_LABELS);
+    expect(relabelled.metadata.annotations['wasm-node.dev/boot-id']).toBe('boot-2');
+    expect(plan(relabelled, facts).steps).toEqual([]);
+    // A failure, even one whose installer changed nothing, has nothing to give back.
+    const failed = finish(plan(withdrawn, facts), 'failed');
+    const unchanged = report({
+      ok: false,
+      runtimes: [],
+      changed: false,
+      error: { code: 'lock-timeout', message: 'host lock held', kind: 'failed' },
+    });
+    for (const o of [{ report: unchanged }, { problem: 'no pod' }]) {
+      const after = patched(
+        withdrawn,
+        plan(withdrawn, { ...facts, jobs: [failed], outcomes: outcome(o, failed) }),
+      );
+      expect(Object.keys(after.metadata.labels).filter((k) => k.includes('runtime.'))).toEqual([]);
+      expect(after.metadata.labels['wasm-node.dev/provisioned']).toBeUndefined();
+    }
   });
 
   it('a re-verification that finishes in the same second as the last one is still recorded (a run is told apart by its Job, not its time)', () => {

@@ -6,7 +6,12 @@ import { ANNOTATIONS, LABELS, STATUS, type Operation } from '../keys.ts';
 import { desiredHash } from '../build/desired-state.ts';
 import { finishedJobSteps, type JobOutcome } from './job-outcome.ts';
 import { jobOperation } from './job-records.ts';
-import { clearMarkersPatch, hasMarkers, labelledRuntimes } from './node-records.ts';
+import {
+  clearMarkersPatch,
+  hasMarkers,
+  labelledRuntimes,
+  runtimeLabelsPatch,
+} from './node-records.ts';
 import { askedExplicitly, evaluateIntent, unsupportedNode, type OptInPolicy } from './opt-in.ts';
 import { installSchedule, uninstallSchedule, type Schedule } from './schedule.ts';
 import { DONE, type NodeState, type Plan, type Step } from './steps.ts';
@@ -158,6 +163,31 @@ function startStep(
   };
 }
 
+/**
+ * A rebooted node first loses its ready labels, in the write that shows it is re-verified:
+ * they promise "verified on this boot", and new Wasm pods wait until that holds again (ADR
+ * 0107). Undefined once nothing is left to withdraw: the run then starts as any other.
+ */
+function withdrawPlan(node: NodeView): Plan | undefined {
+  const { labels } = node.metadata;
+  if (labelledRuntimes(node).length === 0 && labels[LABELS.provisioned] === undefined)
+    return undefined;
+  const message =
+    'the node rebooted since its verification: its ready labels are withdrawn until it is verified again';
+  return plan('reverifying', [
+    {
+      kind: 'patchNode',
+      labels: {
+        ...runtimeLabelsPatch(node, []),
+        [LABELS.provisioned]: null,
+        [LABELS.status]: STATUS.reverifying,
+      },
+      annotations: { [ANNOTATIONS.message]: message },
+    },
+    { kind: 'event', type: 'Normal', reason: 'ReadyLabelsWithdrawn', message },
+  ]);
+}
+
 /** A due run: start its Job if the rollout lets it, else wait in line for a slot. */
 function startOrWait(
   node: NodeView,
@@ -182,7 +212,8 @@ function startOrWait(
 /**
  * The whole decision for one node, from the facts to steps and what comes next. Pure.
  * Order: record finished Jobs → wait for running ones → honour the retry command → install,
- * re-verify or uninstall when due, as far as the rollout allows.
+ * re-verify (a rebooted node's labels withdrawn first) or uninstall when due, as far as the
+ * rollout allows.
  */
 export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
   const { node, now } = facts;
@@ -216,5 +247,6 @@ export function planNode(facts: NodeFacts, ctx: PlanContext): Plan {
   const { due, state } = run.schedule;
   if (due === undefined) return plan(state);
   if (due > now) return plan(state, [], { kind: 'requeueAfter', ms: due - now });
-  return startOrWait(node, run, finished, facts, ctx);
+  const withdraw = state === 'reverifying' ? withdrawPlan(node) : undefined;
+  return withdraw ?? startOrWait(node, run, finished, facts, ctx);
 }

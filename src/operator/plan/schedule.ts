@@ -64,13 +64,14 @@ export function installSchedule(
     return { due: 0, attempt: 0, state: 'pending' };
   // Labelled ready the old way (or by its kubelet): verify before it steers workloads.
   if (unsteeredRuntimes(node).length > 0) return { due: 0, attempt: 0, state: 'ready' };
-  // Configs are rewritten at boot (EKS nodeadm, GKE) and re-images keep the Node object.
+  // Configs are rewritten at boot (EKS nodeadm, GKE) and re-images keep the Node object: the
+  // labels promised "verified on this boot", so they are withdrawn until it is again (planNode).
   const verifiedBoot = annotations[ANNOTATIONS.bootId];
   if (verifiedBoot && bootId && bootId !== verifiedBoot)
     return {
       due: 0,
       attempt: 0,
-      state: 'ready',
+      state: 'reverifying',
       because: 'the node rebooted since its verification',
     };
   const interval = config.rollout.reverifyInterval;

@@ -40,6 +40,7 @@ export type NodeState =
   | 'paused'
   | 'installing'
   | 'ready'
+  | 'reverifying'
   | 'failed'
   | 'unsupported'
   | 'uninstalling';
