@@ -389,6 +389,18 @@ describe('helm chart rendering', () => {
   );
 
   it(
+    'admits the Kubernetes minors the tests run, and refuses older ones by name',
+    async () => {
+      const tested = await helm(['template', 'x', CHART_DIR, '--kube-version', 'v1.34.4']);
+      expect(tested.code).toBe(0);
+      const older = await helm(['template', 'x', CHART_DIR, '--kube-version', 'v1.33.9']);
+      expect(older.code).not.toBe(0);
+      expect(older.stderr).toContain('>=1.34.0-0');
+    },
+    HELM_BUILD_MS,
+  );
+
+  it(
     'matches the generated manifests/ (npm run manifests)',
     async () => {
       const result = await runCommand('bash', [repoPath('scripts/manifests.sh'), '--check'], {
