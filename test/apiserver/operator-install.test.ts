@@ -186,9 +186,8 @@ describe('install (the test acts as kubelet and Job controller through the statu
   }, 60_000);
 
   it("reads the report of a Job whose pod carries only a Kubernetes 1.25 Job controller's labels (controller-uid, job-name)", async () => {
-    // Job controllers before 1.27 did not set the batch.kubernetes.io/ labels, and a cluster may
-    // run an older controller-manager than its apiserver during an upgrade: the operator finds
-    // a Job's pods by a label of its own, not by the Job controller's.
+    // Job controllers before 1.27 did not set the batch.kubernetes.io/ labels: the operator
+    // finds a Job's pods by a label of its own, so it depends on no Job controller's labels.
     const kubelet125 = new FakeKubelet(bed.c, { actAsJobController: true, jobController: '1.25' });
     await bed.startOperator();
     await createNode(bed.c, 'node-125', { annotations: { 'wasm-node': 'true' } });
