@@ -78,11 +78,17 @@ export const ANNOTATIONS = {
 export const MANAGED_BY_VALUE = FIELD_MANAGER;
 
 /**
- * The Kubernetes label of control-plane nodes (kubeadm, k3s and RKE2 servers, k0s controllers
- * that run workloads); older releases set the `master` one too or instead.
+ * Labels of nodes whose containerd restart takes a control-plane component or an etcd member
+ * down with it, so they install one at a time: control-plane nodes (kubeadm, k3s and RKE2
+ * servers, k0s controllers that run workloads; older releases set `master` too or instead) and
+ * the dedicated etcd servers of k3s and RKE2, which carry only `etcd`: two of them restarting
+ * together can cost etcd its quorum as surely as two control-plane nodes.
  */
-export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
-export const CONTROL_PLANE_LABELS = [CONTROL_PLANE_LABEL, 'node-role.kubernetes.io/master'];
+export const CONTROL_PLANE_LABELS = [
+  'node-role.kubernetes.io/control-plane',
+  'node-role.kubernetes.io/master',
+  'node-role.kubernetes.io/etcd',
+];
 
 export const STATUS = {
   installing: 'installing',

@@ -46,4 +46,20 @@ describe('FleetFacts', () => {
     expect(tracker.stillLabelled('spin')).toBe(false);
     expect(tracker.stillLabelled('wasmtime')).toBe(true);
   });
+
+  it('counts control-plane and dedicated etcd nodes (k3s, RKE2) as nodes that go one at a time', () => {
+    const tracker = new FleetFacts(config, optInPolicy(config));
+    const role = (name: string, label?: string) =>
+      nodeView(name, { labels: label ? { [`node-role.kubernetes.io/${label}`]: 'true' } : {} });
+    for (const [name, label] of [
+      ['server', 'control-plane'],
+      ['old-server', 'master'],
+      ['etcd-only', 'etcd'],
+      ['worker', undefined],
+    ] as const)
+      tracker.observe(role(name, label));
+    expect([...tracker.controlPlane].sort()).toEqual(['etcd-only', 'old-server', 'server']);
+    tracker.observe(role('etcd-only'));
+    expect(tracker.controlPlane.has('etcd-only')).toBe(false);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Informer, Lifecycle } from '../../controller/informer.ts';
 import type { InformerFactory } from '../../kube/kube-port.ts';
 import { sameNodeStatus, type NodeStatusView } from '../../kube/views.ts';
-import { CONTROL_PLANE_LABEL, LABELS } from '../keys.ts';
+import { CONTROL_PLANE_LABELS, LABELS } from '../keys.ts';
 
 /**
  * The status of the Nodes the operator needs it for: Ready and boot id. The Node watch is
@@ -35,7 +35,8 @@ export class NodeStatusCache {
         },
         { labelSelector },
       );
-    this.#informers = [watch(LABELS.status), watch(CONTROL_PLANE_LABEL)];
+    // A label selector cannot say "any of these keys": one informer per label.
+    this.#informers = [LABELS.status, ...CONTROL_PLANE_LABELS].map(watch);
   }
 
   get synced(): boolean {
