@@ -11,6 +11,8 @@ export class JobActivity {
   readonly seen = new Set<string>();
   /** The resourceVersion each Job was first seen with: its creation's, in etcd's order. */
   readonly createdAt = new Map<string, bigint>();
+  /** The installer image of each Job seen: which operator release created it. */
+  readonly image = new Map<string, string>();
   maxActive = 0;
   #recorder: ObjectRecorder<V1Job> | undefined;
 
@@ -30,6 +32,7 @@ export class JobActivity {
     if (!name) return;
     this.seen.add(name);
     if (!this.createdAt.has(name)) this.createdAt.set(name, BigInt(job.metadata!.resourceVersion!));
+    this.image.set(name, job.spec?.template.spec?.containers[0]?.image ?? '');
     if (phase === 'DELETED' || isFinished(job)) this.active.delete(name);
     else this.active.add(name);
     this.maxActive = Math.max(this.maxActive, this.active.size);
