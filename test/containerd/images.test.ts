@@ -75,6 +75,7 @@ describe('the operator image', () => {
     expect(config.config.User).toBe('65532:65532');
     expect(config.config.Entrypoint).toEqual([
       '/nodejs/bin/node',
+      '--max-semi-space-size=16',
       '/usr/local/lib/wasm-node/wasm-node-operator.mjs',
     ]);
     expect(config.config.Cmd ?? []).toEqual([]);
