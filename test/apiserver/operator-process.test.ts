@@ -74,7 +74,7 @@ describe('the real entry point, node src/operator/main.ts, as two child processe
           '--set',
           'server.host=127.0.0.1',
         ],
-        dir,
+        path.join(dir, `operator-${identity}.log`),
       );
       daemons.push(d);
       return d;

@@ -1,16 +1,7 @@
 // Starts a private containerd (own root, state, socket and config under a temp dir) as a plain
 // background process, since the test machines have no systemd. Shared by the shim, config-
 // patcher and installer tests.
-import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  openSync,
-  closeSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,6 +12,7 @@ import {
   unmountBelow,
   withDescendants,
 } from './host-processes.ts';
+import { startDaemon, type Daemon } from './daemon.ts';
 import { runCommand, type CommandResult } from './run-command.ts';
 import { waitFor } from './wait.ts';
 
@@ -103,17 +95,12 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
       },
     );
 
-  const relaunch = (): Promise<Launched> =>
+  const relaunch = (): Promise<Daemon> =>
     launch(binary, paths, env, opts.logLevel ?? 'info', opts.readyTimeoutMs ?? 30_000);
   let proc = await relaunch();
 
-  const stopDaemon = async (): Promise<void> => {
-    // SIGTERM lets containerd close its sockets and metadata db; its shims keep running.
-    if ((await killAndWait([proc.pid], 'SIGTERM', 10_000)).length > 0) {
-      await killAndWait([proc.pid], 'SIGKILL', 5_000);
-    }
-    await proc.exited;
-  };
+  // SIGTERM lets containerd close its sockets and metadata db; its shims keep running.
+  const stopDaemon = (): Promise<void> => proc.stop();
 
   return {
     ...paths,
@@ -164,40 +151,16 @@ async function removeAllContainers(
   }
 }
 
-interface Launched {
-  pid: number;
-  exited: Promise<void>;
-}
-
 async function launch(
   binary: string,
   paths: ContainerdPaths,
   env: NodeJS.ProcessEnv,
   logLevel: string,
   readyTimeoutMs: number,
-): Promise<Launched> {
-  const logFd = openSync(paths.logPath, 'a');
+): Promise<Daemon> {
   const args = ['--config', paths.configPath, '--root', paths.root, '--state', paths.state];
   args.push('--address', paths.address, '--log-level', logLevel);
-  // setpriv's parent-death signal kills containerd if the jest worker dies without stop();
-  // its own session keeps a Ctrl-C of the test run from reaching it before stop() does.
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', binary, ...args], {
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-    env,
-  });
-  closeSync(logFd);
-  let exitInfo: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitInfo = `exited with code ${code}, signal ${signal}`;
-      resolve();
-    });
-    child.once('error', (err) => {
-      exitInfo = err.message;
-      resolve();
-    });
-  });
+  const daemon = startDaemon('containerd', binary, args, paths.logPath, { env, ownSession: true });
   try {
     // containerd opens its socket only after every plugin is loaded, so a connect means ready.
     await waitFor(
@@ -206,19 +169,15 @@ async function launch(
       {
         timeoutMs: readyTimeoutMs,
         intervalMs: 100,
-        abortIf: () => exitInfo && `containerd ${exitInfo}`,
-        diagnostics: () => `last lines of ${paths.logPath}:\n${tail(paths.logPath, 40)}`,
+        abortIf: () => daemon.exitReason() && `containerd ${daemon.exitReason()}`,
+        diagnostics: () => daemon.logTail(40),
       },
     );
   } catch (err) {
-    if (exitInfo === undefined) {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await daemon.stop();
     throw err;
   }
-  if (child.pid === undefined) throw new Error(`containerd (${binary}) has no PID`);
-  return { pid: child.pid, exited };
+  return daemon;
 }
 
 function canConnect(socket: string): Promise<boolean> {

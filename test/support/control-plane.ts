@@ -84,7 +84,7 @@ async function start(
     key: readFileSync(path.join(pki, 'admin.key')),
   };
   const daemon = (name: string, args: string[]): Daemon =>
-    startDaemon(name, path.join(bin, name), args, workDir);
+    startDaemon(name, path.join(bin, name), args, path.join(workDir, `${name}.log`));
   const admission: string[] = [];
   if (opts.limitCriticalPods) {
     const file = path.join(workDir, 'admission.yaml');
