@@ -1,12 +1,13 @@
 // The frame every cluster scenario file shares: the cluster and its images, recorders of the
 // installer Jobs and pods (the operator deletes them once recorded), ordered scenarios that
 // dump diagnostics when they fail, and what they ask of the operator: Jobs, Events, metrics.
-import { it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { splitManagedBlock } from '../src/containerd/managed-block.ts';
 import { parseInstallReport, type InstallReport } from '../src/formats/install-report.ts';
 import { LABELS } from '../src/operator/keys.ts';
 import { clusterDown, ensureCluster, type ClusterInfo } from '../test/support/cluster.ts';
+import { overlaps, type RestartWindow } from '../test/support/containerd-restarts.ts';
 import { dumpDiagnostics } from '../test/support/diagnostics.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
 import { ObjectRecorder } from '../test/support/object-recorder.ts';
@@ -221,4 +222,15 @@ export async function metric(
   const prefix = labels ? `${name}{${labels}} ` : `${name} `;
   const line = text.split('\n').find((l) => l.startsWith(prefix));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
+}
+
+/** The nodes' containerd restarts (systemd's journals) since `since`: one each, never two at once. */
+export async function expectOneRestartEachInTurn(
+  nodes: readonly NodeProbe[],
+  since: Date,
+): Promise<RestartWindow[]> {
+  const windows = (await Promise.all(nodes.map((n) => n.restarts(since.getTime() * 1000)))).flat();
+  expect(windows.map((w) => w.node).sort()).toEqual(nodes.map((n) => n.name).sort());
+  expect(overlaps(windows)).toEqual([]);
+  return windows;
 }

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { splitManagedBlock } from '../src/containerd/managed-block.ts';
 import { ANNOTATIONS, LABELS, READY, STATUS, steeringLabel } from '../src/operator/keys.ts';
-import { overlaps, type RestartWindow } from '../test/support/containerd-restarts.ts';
 import { waitFor } from '../test/support/wait.ts';
 import {
   GREETING,
@@ -22,6 +21,7 @@ import type { NodeProbe } from './node-probe.ts';
 import {
   SETUP_MS,
   WORKLOADS,
+  expectOneRestartEachInTurn,
   isFinished,
   jobNode,
   metric,
@@ -49,7 +49,6 @@ const linuxContainers = new Map<string, string | undefined>();
 const shimPaths = new Map<string, string>();
 const labelsOf = (node: V1Node): Record<string, string> => node.metadata?.labels ?? {};
 const readNode = (name: string): Promise<V1Node> => t.d.core.readNode({ name });
-const micros = (date: Date) => date.getTime() * 1000;
 
 /** A plain Linux pod on the node: it must live through every containerd restart. */
 async function startLinuxPod(node: string): Promise<V1Pod> {
@@ -91,14 +90,6 @@ async function expectLinuxPodsUntouched(): Promise<void> {
       containerID: container,
     });
   }
-}
-
-/** Every node's containerd restarts (systemd's journal) since `since`: one each, never two at once. */
-async function expectOneRestartEachInTurn(since: Date): Promise<RestartWindow[]> {
-  const windows = (await Promise.all(t.nodes.map((n) => n.restarts(micros(since))))).flat();
-  expect(windows.map((w) => w.node).sort()).toEqual(t.nodes.map((n) => n.name).sort());
-  expect(overlaps(windows)).toEqual([]);
-  return windows;
 }
 
 async function expectInstalled(
@@ -193,7 +184,7 @@ describe('wasm-node-operator on three systemd nodes', () => {
       expect(mostRunning).toBe(1);
       for (const node of t.nodes)
         await expectInstalled(node, pids.get(node.name) ?? 0, before, started);
-      await expectOneRestartEachInTurn(started);
+      await expectOneRestartEachInTurn(t.nodes, started);
 
       const runtimeClass = await t.d.nodeApi.readRuntimeClass({ name: RUNTIME });
       expect(runtimeClass).toMatchObject({
@@ -326,7 +317,7 @@ describe('wasm-node-operator on three systemd nodes', () => {
         expect(await node.machine.sh('ls /usr/local/sbin /usr/local/bin')).not.toMatch(/wasmtime/);
         expect((await nodeEvent(t, node.name, 'Uninstalled', started)).type).toBe('Normal');
       }
-      await expectOneRestartEachInTurn(started);
+      await expectOneRestartEachInTurn(t.nodes, started);
 
       // The RuntimeClass stays (it is configured), but no node matches its selector any more.
       await t.d.core.createNamespacedPod({
