@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import type { V1Job, V1Node } from '@kubernetes/client-node';
-import { LABELS } from '../src/operator/keys.ts';
+import { CONTROL_PLANE_LABEL as CONTROL_PLANE, LABELS } from '../src/operator/keys.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
 import { ObjectRecorder } from '../test/support/object-recorder.ts';
 import { waitFor } from '../test/support/wait.ts';
@@ -19,6 +19,7 @@ import {
   expectOneRestartEachInTurn,
   isFinished,
   jobNode,
+  metric,
   scenarios,
   setUpTestbed,
   tearDownTestbed,
@@ -32,12 +33,13 @@ import {
 // each only while the other is Ready (its real kubelet says so) and holds no unfinished Job;
 // the worker is not held back. Proven in etcd's order (one etcd: a resourceVersion is a
 // position in it) from watches on the Nodes and the installer Jobs, and from the restarts
-// each machine's systemd logged.
-const CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
+// each machine's systemd logged. A containerd restart here is too short for a kubelet to report
+// NotReady, so the last scenario takes a node down the way a kubelet notices: no CNI config.
 /** Per node: a Job pod start, a containerd restart through systemd, CRI verification. */
 const INSTALL_MS = 180_000;
 
 interface JobSeen {
+  name: string;
   node: string;
   operation: string;
   createdAt: bigint;
@@ -75,14 +77,16 @@ class RolloutTimeline {
   // The first event of a Job is its create (the watch starts before any Job exists); the
   // first one that shows it Complete or Failed is the Job controller's write that finished it.
   #job(job: V1Job): void {
-    const name = job.metadata?.name ?? '';
-    const seen = this.jobs.get(name) ?? {
+    // By uid: a Job for the same node and operation comes back under the same name.
+    const uid = job.metadata?.uid ?? '';
+    const seen = this.jobs.get(uid) ?? {
+      name: job.metadata?.name ?? '',
       node: jobNode(job) ?? '',
       operation: job.metadata?.labels?.[LABELS.operation] ?? '',
       createdAt: version(job),
     };
     if (seen.finishedAt === undefined && isFinished(job)) seen.finishedAt = version(job);
-    this.jobs.set(name, seen);
+    this.jobs.set(uid, seen);
   }
 
   /** The node's last recorded Ready state before position `at`. */
@@ -95,16 +99,16 @@ class RolloutTimeline {
    * nodes held an unfinished Job, or its last state was not Ready.
    */
   breaches(nodes: readonly string[]): string[] {
-    const jobs = [...this.jobs].filter(([, j]) => nodes.includes(j.node));
-    return jobs.flatMap(([name, job]) =>
+    const jobs = [...this.jobs.values()].filter((j) => nodes.includes(j.node));
+    return jobs.flatMap((job) =>
       nodes
         .filter((other) => other !== job.node)
         .flatMap((other) => {
-          const busy = jobs.find(([, j]) => j.node === other && runningAt(j, job.createdAt));
+          const busy = jobs.find((j) => j.node === other && runningAt(j, job.createdAt));
           const ready = this.readyBefore(other, job.createdAt);
           return [
-            ...(busy ? [`${name} created while ${busy[0]} on ${other} was unfinished`] : []),
-            ...(ready === true ? [] : [`${name} created while ${other} was Ready=${ready}`]),
+            ...(busy ? [`${job.name} created while ${busy.name} on ${other} was unfinished`] : []),
+            ...(ready === true ? [] : [`${job.name} created while ${other} was Ready=${ready}`]),
           ];
         }),
     );
@@ -125,6 +129,20 @@ let timeline: RolloutTimeline | undefined;
 let servers: NodeProbe[];
 let worker: NodeProbe;
 const serverNames = () => servers.map((n) => n.name);
+
+// Without its CNI config a node's containerd reports NetworkReady=false, and its kubelet the
+// Node NotReady: a real kubelet's NotReady that no containerd restart of ours causes. Debian
+// 12's containerd does not load the config again when it comes back: it is restarted.
+const CNI_CONFIG = '/etc/cni/net.d/10-machine-pods.conflist';
+const CNI_AWAY = '/etc/cni/10-machine-pods.conflist.away';
+const takeCniAway = (n: NodeProbe) => n.machine.sh(`mv ${CNI_CONFIG} ${CNI_AWAY}`);
+const bringCniBack = (n: NodeProbe) =>
+  n.machine.sh(
+    `if [ -e ${CNI_AWAY} ]; then mv ${CNI_AWAY} ${CNI_CONFIG} && systemctl restart containerd; fi`,
+  );
+const nodeReady = async (name: string) =>
+  (await t.d.core.readNode({ name })).status?.conditions?.find((c) => c.type === 'Ready')
+    ?.status === 'True';
 
 const setControlPlane = (node: string, on: boolean) =>
   patchNodeMetadata(t.d, node, { labels: { [CONTROL_PLANE]: on ? '' : null } });
@@ -167,6 +185,7 @@ describe('control-plane nodes on the machine cluster', () => {
   afterAll(async () => {
     timeline?.stop();
     if (t) {
+      for (const n of servers) await bringCniBack(n);
       for (const n of t.nodes) await setOptIn(t.d, n.name, false);
       await waitFor('the operator to uninstall every node', allUninstalled, {
         timeoutMs: t.nodes.length * INSTALL_MS,
@@ -204,6 +223,43 @@ describe('control-plane nodes on the machine cluster', () => {
       expectServersInTurn('uninstall');
       await expectOneRestartEachInTurn(servers, started);
       for (const n of t.nodes) expect(await n.config()).toBe(t.original.get(n.name));
+    },
+    12 * 60_000,
+  );
+
+  scenario(
+    'a control-plane node gets no Job while the other one is NotReady (its kubelet says so), and gets it once that one is Ready again; the worker is not held back',
+    async () => {
+      const [down, held] = servers as [NodeProbe, NodeProbe];
+      const before = new Set(timeline?.jobs.keys());
+      await takeCniAway(down);
+      await waitFor(
+        `${down.name}'s kubelet to report NotReady`,
+        async () => !(await nodeReady(down.name)),
+        {
+          timeoutMs: 120_000,
+        },
+      );
+      for (const n of [held, worker]) await setOptIn(t.d, n.name, true);
+      await waitForNodeReady(t.d, worker.name, { timeoutMs: INSTALL_MS });
+      await waitFor(
+        `the operator to hold ${held.name} back`,
+        async () => (await metric(t, 'wasm_node_operator_nodes', 'state="pending"')) === 1,
+        { timeoutMs: 60_000 },
+      );
+      const jobsNow = () => [...(timeline?.jobs ?? [])].filter(([uid]) => !before.has(uid));
+      expect(jobsNow().map(([, j]) => j.node)).toEqual([worker.name]);
+      expect(await nodeReady(down.name)).toBe(false);
+
+      await bringCniBack(down);
+      await waitForNodeReady(t.d, held.name, { timeoutMs: 120_000 + INSTALL_MS });
+      expect(
+        jobsNow()
+          .map(([, j]) => j.node)
+          .sort(),
+      ).toEqual([held.name, worker.name].sort());
+      expect(timeline?.nodes.some((s) => s.node === down.name && !s.ready)).toBe(true);
+      expect(timeline?.breaches(serverNames())).toEqual([]);
     },
     12 * 60_000,
   );
