@@ -39,6 +39,7 @@ import {
 const INSTALL_MS = 180_000;
 
 interface JobSeen {
+  uid: string;
   name: string;
   node: string;
   operation: string;
@@ -80,6 +81,7 @@ class RolloutTimeline {
     // By uid: a Job for the same node and operation comes back under the same name.
     const uid = job.metadata?.uid ?? '';
     const seen = this.jobs.get(uid) ?? {
+      uid,
       name: job.metadata?.name ?? '',
       node: jobNode(job) ?? '',
       operation: job.metadata?.labels?.[LABELS.operation] ?? '',
@@ -231,7 +233,8 @@ describe('control-plane nodes on the machine cluster', () => {
     'a control-plane node gets no Job while the other one is NotReady (its kubelet says so), and gets it once that one is Ready again; the worker is not held back',
     async () => {
       const [down, held] = servers as [NodeProbe, NodeProbe];
-      const before = new Set(timeline?.jobs.keys());
+      const before = new Set(timeline?.jobs.keys()); // uids
+      await installOperator(t.d, { maxConcurrentInstalls: '100%' }); // as it is: also run alone
       await takeCniAway(down);
       await waitFor(
         `${down.name}'s kubelet to report NotReady`,
@@ -242,20 +245,24 @@ describe('control-plane nodes on the machine cluster', () => {
       );
       for (const n of [held, worker]) await setOptIn(t.d, n.name, true);
       await waitForNodeReady(t.d, worker.name, { timeoutMs: INSTALL_MS });
+      const jobsNow = () => [...(timeline?.jobs.values() ?? [])].filter((j) => !before.has(j.uid));
+      const heldJob = () => jobsNow().find((j) => j.node === held.name)?.name;
       await waitFor(
         `the operator to hold ${held.name} back`,
         async () => (await metric(t, 'wasm_node_operator_nodes', 'state="pending"')) === 1,
-        { timeoutMs: 60_000 },
+        {
+          timeoutMs: 60_000,
+          abortIf: () => heldJob() && `${heldJob()} started while ${down.name} is NotReady`,
+        },
       );
-      const jobsNow = () => [...(timeline?.jobs ?? [])].filter(([uid]) => !before.has(uid));
-      expect(jobsNow().map(([, j]) => j.node)).toEqual([worker.name]);
+      expect(jobsNow().map((j) => j.node)).toEqual([worker.name]);
       expect(await nodeReady(down.name)).toBe(false);
 
       await bringCniBack(down);
       await waitForNodeReady(t.d, held.name, { timeoutMs: 120_000 + INSTALL_MS });
       expect(
         jobsNow()
-          .map(([, j]) => j.node)
+          .map((j) => j.node)
           .sort(),
       ).toEqual([held.name, worker.name].sort());
       expect(timeline?.nodes.some((s) => s.node === down.name && !s.ready)).toBe(true);
