@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect } from '@jest/globals';
 import type { V1Job, V1Node } from '@kubernetes/client-node';
-import { CONTROL_PLANE_LABEL as CONTROL_PLANE, LABELS } from '../src/operator/keys.ts';
+import { LABELS } from '../src/operator/keys.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
 import { ObjectRecorder } from '../test/support/object-recorder.ts';
 import { waitFor } from '../test/support/wait.ts';
@@ -35,6 +35,8 @@ import {
 // position in it) from watches on the Nodes and the installer Jobs, and from the restarts
 // each machine's systemd logged. A containerd restart here is too short for a kubelet to report
 // NotReady, so the last scenario takes a node down the way a kubelet notices: no CNI config.
+/** The label as kubeadm, k3s and RKE2 servers and k0s controllers carry it. */
+const CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
 /** Per node: a Job pod start, a containerd restart through systemd, CRI verification. */
 const INSTALL_MS = 180_000;
 
