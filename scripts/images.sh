@@ -45,7 +45,8 @@ BASES=$(bash scripts/images/stand-in-bases.sh "$ARCH")
 mapfile -t INPUTS < <(sed -n 's/^!//p' .dockerignore)
 CONTEXT_HASH=$( {
   find "${INPUTS[@]}" -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs sha256sum
-  sha256sum Dockerfile .dockerignore "$0" scripts/images/local-shims.sh
+  # Paths relative to the repo: a clean clone elsewhere must find the images it already built.
+  sha256sum Dockerfile .dockerignore scripts/images.sh scripts/images/local-shims.sh
   echo "$BASES"; buildah --version
 } | sha256sum | cut -c1-16)
 VERSION=$(jq -r .version package.json)
