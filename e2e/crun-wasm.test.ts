@@ -25,11 +25,10 @@ import {
   WORKLOADS,
   isFinished,
   jobNode,
-  newJobs,
+  onlyNewJob,
   scenarios,
   setUpTestbed,
   tearDownTestbed,
-  terminatedInstaller,
   type Testbed,
 } from './scenario.ts';
 
@@ -109,14 +108,6 @@ async function expectPodUntouched(): Promise<void> {
   expect(await inSidecar('echo "shell $((6 * 7)) on $(uname -s)"')).toBe('shell 42 on Linux\n');
 }
 
-/** The node's install or uninstall Job started after `before`, once its pod terminated. */
-async function onlyJob(before: string[], operation: 'install' | 'uninstall') {
-  const [job, ...more] = newJobs(t, before, operation, node.name);
-  expect(more).toEqual([]);
-  if (!job) throw new Error(`no ${operation} Job for ${node.name}: ${t.jobs.names().join(', ')}`);
-  return terminatedInstaller(t, job);
-}
-
 async function optOut(): Promise<void> {
   await setOptIn(t.d, node.name, false);
   await waitFor(`the operator to opt ${node.name} out`, async () => !ours(await readNode()), {
@@ -178,7 +169,11 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
       });
       expect(early).toEqual([]);
 
-      const { pod: installer, exitCode, report } = await onlyJob(before, 'install');
+      const {
+        pod: installer,
+        exitCode,
+        report,
+      } = await onlyNewJob(t, before, 'install', node.name);
       expect(installer.spec?.containers[0]?.image).toBe(`${INSTALLER}:${CRUN_TAG}`);
       expect(exitCode).toBe(0);
       expect(report).toMatchObject({ ok: true, changed: true, restarted: true });
@@ -263,7 +258,11 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
         },
         { timeoutMs: INSTALL_MS },
       );
-      const { pod: installer, exitCode, report } = await onlyJob(before, 'install');
+      const {
+        pod: installer,
+        exitCode,
+        report,
+      } = await onlyNewJob(t, before, 'install', node.name);
       expect(installer.spec?.containers[0]?.image).toBe(`${INSTALLER}:${UPGRADE_TAG}`);
       expect(exitCode).toBe(0);
       expect(report).toMatchObject({ ok: true, changed: true, restarted: true });
@@ -284,7 +283,7 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
     async () => {
       const before = t.jobs.names();
       await optOut();
-      const { exitCode, report } = await onlyJob(before, 'uninstall');
+      const { exitCode, report } = await onlyNewJob(t, before, 'uninstall', node.name);
       expect(exitCode).toBe(0);
       expect(report).toMatchObject({
         ok: true,
@@ -311,11 +310,11 @@ describe('crun-wasm through the operator on a Debian 13 systemd node', () => {
       const before = t.jobs.names();
       await setOptIn(t.d, node.name, true);
       await waitForNodeReady(t.d, node.name, { runtime: RUNTIME, timeoutMs: INSTALL_MS });
-      const { report: install } = await onlyJob(before, 'install');
+      const { report: install } = await onlyNewJob(t, before, 'install', node.name);
       expect(install.runtimes).toEqual([expect.objectContaining({ path: nextCrun })]);
       expect(await exists(bundleOf(crun))).toBe(false);
       await optOut();
-      const { report } = await onlyJob(before, 'uninstall');
+      const { report } = await onlyNewJob(t, before, 'uninstall', node.name);
       expect(report).toMatchObject({ ok: true, operation: 'uninstall', changed: true });
       expect(await node.config()).toBe(t.original.get(node.name));
       expect(await exists(bundleOf(nextCrun))).toBe(false);

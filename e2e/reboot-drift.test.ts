@@ -18,11 +18,10 @@ import {
 import { CONTAINERD_CONFIG, type NodeProbe } from './node-probe.ts';
 import {
   SETUP_MS,
-  newJobs,
+  onlyNewJob,
   scenarios,
   setUpTestbed,
   tearDownTestbed,
-  terminatedInstaller,
   type Testbed,
 } from './scenario.ts';
 
@@ -160,13 +159,9 @@ describe('drift after a reboot', () => {
           `${node.name}: ready labels withdrawn ${after(withdrawn)} s and back ${after(relabelled)} s after Ready-after-reboot\n`,
         );
 
-        const jobs = newJobs(t, before, 'install', node.name);
-        expect(jobs).toHaveLength(1);
-        const { report } = await terminatedInstaller(t, jobs[0]!);
+        const { job, report } = await onlyNewJob(t, before, 'install', node.name);
         expect(report).toMatchObject({ ok: true, changed: true, restarted: true, bootId });
-        expect(repaired.metadata?.annotations?.[ANNOTATIONS.verifiedBy]).toBe(
-          jobs[0]!.metadata?.uid,
-        );
+        expect(repaired.metadata?.annotations?.[ANNOTATIONS.verifiedBy]).toBe(job.metadata?.uid);
         expect(splitManagedBlock((await node.config()) ?? '').base).toBe(t.original.get(node.name));
       } finally {
         recorder.stop();

@@ -151,6 +151,19 @@ export function newJobs(
   );
 }
 
+/** The one Job of `operation` on `node` since `before`, with its installer pod once terminated. */
+export async function onlyNewJob(
+  t: Testbed,
+  before: readonly string[],
+  operation: 'install' | 'uninstall',
+  node: string,
+): Promise<{ job: V1Job; pod: V1Pod; exitCode: number; report: InstallReport }> {
+  const [job, ...more] = newJobs(t, before, operation, node);
+  expect(more).toEqual([]);
+  if (!job) throw new Error(`no ${operation} Job for ${node} (seen: ${t.jobs.names().join(', ')})`);
+  return { job, ...(await terminatedInstaller(t, job)) };
+}
+
 export const jobNode = (job: V1Job): string | undefined => job.spec?.template.spec?.nodeName;
 
 export const isFinished = (job: V1Job): boolean =>

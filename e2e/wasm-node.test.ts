@@ -26,6 +26,7 @@ import {
   jobNode,
   metric,
   newJobs,
+  onlyNewJob,
   nodeEvent,
   operatorPods,
   scenarios,
@@ -98,10 +99,7 @@ async function expectInstalled(
   before: string[],
   started: Date,
 ) {
-  const [job, ...more] = newJobs(t, before, 'install', node.name);
-  expect(more).toEqual([]);
-  if (!job) throw new Error(`no install Job for ${node.name} (seen: ${t.jobs.names().join(', ')})`);
-  const { pod, exitCode, report } = await terminatedInstaller(t, job);
+  const { pod, exitCode, report } = await onlyNewJob(t, before, 'install', node.name);
   expect(pod.spec?.nodeName).toBe(node.name);
   expect(pod.spec?.hostPID).toBe(true);
   expect(pod.spec?.containers[0]?.securityContext?.privileged).toBe(true);
